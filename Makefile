@@ -1,0 +1,22 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Both create .venv/ on first use with pinned tools and the project installed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test clean
+
+$(BIN)/chunkalloc: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt -e .
+	touch $@
+
+demo: $(BIN)/chunkalloc
+	$(BIN)/chunkalloc demo
+
+test: $(BIN)/chunkalloc
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis
