@@ -1,0 +1,421 @@
+"""chunkalloc: a fixed-size chunk allocator for MicroPython (and CPython).
+
+One static buffer, the heap, is cut into chunks of chunk_size bytes (a power
+of two). An allocation is a run of whole chunks, handed out as an int offset
+into the heap (or a memoryview of it). All bookkeeping lives in a second
+static buffer, the bitmap: two bits per chunk, rounded up to 32-bit words.
+
+Bitmap layout, for 40 chunks (nwords = 2): the used bits of every chunk, then
+the head bits, each a row of nwords words; bit j & 31 of word j >> 5 (LSB
+first) belongs to chunk j::
+
+    word         0                                1
+    used  [ c0 c1 c2 ... c31 ]  [ c32 ... c39 | 1 1 ... 1 ]   1 = in use
+    head  [ c0 c1 c2 ... c31 ]  [ c32 ... c39 | 1 1 ... 1 ]   1 = run starts here
+                                              `- padding past the last chunk:
+                                                 always used and head, so no
+                                                 search runs past the end
+
+    chunk     0   1   2   3   4   5   6   7
+    used      1   1   1   0   0   1   1   0      three allocations:
+    head      1   0   1   0   0   1   0   0      [0,1] [2] [5,6]; free: 3,4,7
+
+A run is a head chunk and the used, non-head chunks after it, so free() needs
+no size, and size_of() is a scan to the next free or head chunk.
+
+Policy: next-fit from a hint plus best-fit among gaps. A search walks the
+gaps (runs of free chunks) from the hint to the end, then wraps round to the
+hint. The first gap that fits is kept; with best_fit on, the next 8 gaps are
+compared with it and the smallest that fits wins, and an exact fit stops the
+search at once. After alloc the hint is the chunk after the new run (next-fit);
+after free it is the freed run (its hole is tried first, so it is reused).
+
+Guarantees: an allocation's address (not only its offset) is a multiple of
+align; after construction alloc (when it succeeds), try_alloc, free, realloc,
+size_of, check and the counters used and allocations allocate nothing on the
+GC heap, so they work under micropython.heap_lock() and in hard IRQs; bad
+input raises ValueError or TypeError with a message and changes nothing.
+"""
+
+import chunkalloc_pure
+
+try:
+    import chunkalloc_viper
+except (ImportError, SyntaxError):  # CPython, or a port without a native emitter
+    chunkalloc_viper = None
+
+try:
+    _memoryview = memoryview
+except NameError:  # MicroPython builds without memoryview (micro:bit 1.9)
+    _memoryview = None
+
+_BEST_FIT_GAPS = 8  # gaps compared with the first fit when best_fit is on
+_ADDRESS_BITS = 0x3FFFFFFF  # addresses kept mod 2**30: a small int on every port
+
+
+def _words(chunks):
+    return (chunks + 31) >> 5
+
+
+def heap(chunks, chunk_size):
+    """A writable buffer of chunks * chunk_size bytes starting at an address
+    aligned to chunk_size (where the port can tell addresses)."""
+    _check_geometry(chunks * chunk_size, chunk_size)
+    size = chunks * chunk_size
+    if _memoryview is None:
+        return bytearray(size)
+    raw = bytearray(size + chunk_size - 1)
+    skip = (-chunkalloc_pure.address_of(raw)) & (chunk_size - 1)
+    return _memoryview(raw)[skip:skip + size]
+
+
+def heap_bitmap(chunks):
+    """A zeroed bytearray for the bookkeeping of chunks chunks: 2 bits each,
+    rounded up to whole 32-bit words."""
+    if not isinstance(chunks, int) or chunks < 1:
+        raise ValueError("chunks must be an int >= 1")
+    return bytearray(_words(chunks) << 3)
+
+
+def _check_geometry(heap_len, chunk_size):
+    if not isinstance(chunk_size, int):
+        raise TypeError("chunk_size must be an int")
+    if chunk_size < 1 or chunk_size & (chunk_size - 1):
+        raise ValueError("chunk_size must be a power of two, got %d" % chunk_size)
+    if heap_len < chunk_size or heap_len % chunk_size:
+        raise ValueError("heap length %d is not a positive multiple of chunk_size %d"
+                         % (heap_len, chunk_size))
+
+
+class ChunkAllocator:
+    """Allocates runs of chunks from heap, bookkeeping in bitmap."""
+
+    def __init__(self, heap, bitmap, chunk_size, fast=True, best_fit=True):
+        _check_geometry(len(heap), chunk_size)
+        if not isinstance(bitmap, bytearray):
+            raise TypeError("bitmap must be a bytearray (see heap_bitmap())")
+        chunks = len(heap) // chunk_size
+        nwords = _words(chunks)
+        if len(bitmap) < nwords << 3:
+            raise ValueError("bitmap of %d bytes too small for %d chunks: need %d"
+                             % (len(bitmap), chunks, nwords << 3))
+        self._heap = heap
+        self._view = _memoryview(heap) if _memoryview is not None else None
+        self._bits = bitmap
+        self._kernel = chunkalloc_viper if fast and chunkalloc_viper else chunkalloc_pure
+        self.chunk_size = chunk_size
+        self.chunks = chunks
+        self._shift = 0
+        while 1 << self._shift < chunk_size:
+            self._shift += 1
+        self._nwords = nwords
+        self._base = chunkalloc_pure.address_of(heap) & _ADDRESS_BITS
+        self._window = _BEST_FIT_GAPS if best_fit else 0
+        self._hint = 0
+        self.used = 0  # chunks in use
+        self.allocations = 0  # live allocations
+        fill = self._kernel.fill
+        total = nwords << 5
+        fill(bitmap, 0, len(bitmap) << 3, 0)
+        fill(bitmap, chunks, total - chunks, 1)  # padding: used ...
+        fill(bitmap, total + chunks, total - chunks, 1)  # ... and head
+
+    @property
+    def fast(self):
+        """True when the viper kernels are in use."""
+        return self._kernel is not chunkalloc_pure
+
+    # -- validation: each returns what it checked, or raises ------------------
+
+    def _chunks_for(self, size):
+        if not isinstance(size, int):
+            raise TypeError("size must be an int")
+        if size < 1:
+            raise ValueError("size must be >= 1, got %d" % size)
+        return (size + self.chunk_size - 1) >> self._shift
+
+    def _check_align(self, align):
+        if not isinstance(align, int):
+            raise TypeError("align must be an int")
+        if align < 1 or align & (align - 1) or align > _ADDRESS_BITS:
+            raise ValueError("align must be a power of two up to 2**30, got %d" % align)
+
+    def _head(self, handle):
+        """Chunk index of the live allocation handle (offset or memoryview)."""
+        if isinstance(handle, int):
+            offset = handle
+        elif _memoryview is not None and isinstance(handle, _memoryview):
+            offset = self._kernel.offset_of(self._heap, handle)
+        else:
+            raise TypeError("handle must be an int offset or a memoryview")
+        i = offset >> self._shift
+        if (offset < 0 or offset & (self.chunk_size - 1) or i >= self.chunks
+                or not self._bit(((self._nwords << 5) + i))):
+            raise ValueError("%d is not the offset of a live allocation" % offset)
+        return i
+
+    def _bit(self, j):
+        return (self._bits[j >> 3] >> (j & 7)) & 1
+
+    # -- search --------------------------------------------------------------
+
+    def _find(self, k, align):
+        """Start chunk of k free chunks at an address aligned to align, or -1."""
+        cs = self.chunk_size
+        if self._base & (min(align, cs) - 1):
+            return -1  # the heap itself is too badly aligned for this
+        step = align >> self._shift if align > cs else 1
+        first = ((-self._base) & (align - 1)) >> self._shift
+        hint = self._hint if self._hint < self.chunks else 0
+        return self._kernel.find(self._bits, self._nwords, k, first, step, hint, self._window)
+
+    def _claim(self, i, k):
+        fill = self._kernel.fill
+        fill(self._bits, i, k, 1)
+        fill(self._bits, (self._nwords << 5) + i, 1, 1)
+        self.used += k
+        self.allocations += 1
+        self._hint = i + k
+
+    def _release(self, i, k):
+        fill = self._kernel.fill
+        fill(self._bits, i, k, 0)
+        fill(self._bits, (self._nwords << 5) + i, 1, 0)
+        self.used -= k
+        self.allocations -= 1
+        self._hint = i
+
+    def _run(self, i):
+        return self._kernel.run_end(self._bits, self._nwords, i) - i
+
+    # -- the interface ---------------------------------------------------------
+
+    def try_alloc(self, size, align=1):
+        """Offset of a new allocation, or -1 when there is no room."""
+        k = self._chunks_for(size)
+        self._check_align(align)
+        i = self._find(k, align)
+        if i < 0:
+            return -1
+        self._claim(i, k)
+        return i << self._shift
+
+    def alloc(self, size, align=1):
+        """Offset of a new allocation of size bytes; MemoryError if no room."""
+        offset = self.try_alloc(size, align)
+        if offset < 0:
+            raise MemoryError("chunkalloc: no room for %d bytes aligned to %d" % (size, align))
+        return offset
+
+    def alloc_zeroed(self, size, align=1):
+        offset = self.alloc(size, align)
+        self._kernel.zero(self._heap, offset, self.size_of(offset))
+        return offset
+
+    def free(self, handle):
+        """Free the allocation at handle (an offset, or a view from alloc_view/view)."""
+        i = self._head(handle)
+        self._release(i, self._run(i))
+
+    def realloc(self, offset, new_size, align=1):
+        """Resize in place when possible, else move (and copy); new offset.
+
+        On MemoryError the allocation is intact and unchanged."""
+        i = self._head(offset)
+        k = self._chunks_for(new_size)
+        self._check_align(align)
+        old = self._run(i)
+        if not ((self._base & (align - 1)) + offset) & (align - 1):
+            fill = self._kernel.fill
+            if k <= old:  # shrink: free the tail
+                fill(self._bits, i + k, old - k, 0)
+                self.used -= old - k
+                return offset
+            if self._kernel.next_bit(self._bits, self._nwords, i + old, 1) >= i + k:
+                fill(self._bits, i + old, k - old, 1)  # grow into free chunks
+                self.used += k - old
+                return offset
+        j = self._find(k, align)
+        if j < 0:
+            raise MemoryError("chunkalloc: no room to move %d bytes aligned to %d"
+                              % (new_size, align))
+        self._claim(j, k)
+        self._kernel.copy(self._heap, j << self._shift, offset, min(k, old) << self._shift)
+        self._release(i, old)
+        self._hint = j + k
+        return j << self._shift
+
+    def size_of(self, offset):
+        """Capacity in bytes of the allocation at offset (whole chunks)."""
+        i = self._head(offset)
+        return self._run(i) << self._shift
+
+    def address(self, offset):
+        """Machine address of heap[offset] (for DMA registers and the like)."""
+        return chunkalloc_pure.address_of(self._heap) + offset
+
+    def view(self, offset, size=None):
+        """A memoryview of the live allocation at offset: size bytes, or all of it."""
+        capacity = self.size_of(offset)
+        if size is None:
+            size = capacity
+        elif not isinstance(size, int):
+            raise TypeError("size must be an int or None")
+        elif size < 0 or size > capacity:
+            raise ValueError("size %d outside the allocation's 0..%d bytes" % (size, capacity))
+        if self._view is None:
+            raise TypeError("this port has no memoryview; use offsets")
+        return self._view[offset:offset + size]
+
+    def alloc_view(self, size, align=1):
+        """A memoryview of exactly size bytes of a new allocation."""
+        if self._view is None:
+            raise TypeError("this port has no memoryview; use alloc()")
+        return self.view(self.alloc(size, align), size)
+
+    def usage(self):
+        """Percent of chunks in use."""
+        return self.used * 100.0 / self.chunks
+
+    def gaps(self):
+        """Yield (start chunk, length) of every run of free chunks."""
+        next_bit = self._kernel.next_bit
+        pos = 0
+        while True:
+            s = next_bit(self._bits, self._nwords, pos, 0)
+            if s >= self.chunks:
+                return
+            pos = next_bit(self._bits, self._nwords, s, 1)
+            yield s, pos - s
+
+    def stats(self):
+        """A dict of counters and fragmentation metrics, in chunks.
+
+        fragmentation is umm_malloc's: 100 - 100 * sqrt(sum(f*f)) / sum(f)
+        over free runs f; 0 when all free memory is one run."""
+        largest = runs = squares = 0
+        for _, n in self.gaps():
+            runs += 1
+            squares += n * n
+            largest = max(largest, n)
+        free = self.chunks - self.used
+        frag = 100.0 - 100.0 * squares ** 0.5 / free if free else 0.0
+        return {
+            "chunks": self.chunks, "chunk_size": self.chunk_size,
+            "used": self.used, "free": free, "allocations": self.allocations,
+            "largest_free": largest, "free_runs": runs, "fragmentation": frag,
+        }
+
+    def check(self):
+        """Raise RuntimeError if the bookkeeping is inconsistent; else None."""
+        total = self._nwords << 5
+        used = heads = 0
+        prev_used = 0
+        j = 0
+        while j < total:
+            u = self._bit(j)
+            h = self._bit(total + j)
+            if j >= self.chunks:
+                if not (u and h):
+                    raise RuntimeError("chunkalloc: padding bit %d cleared" % j)
+            elif h and not u:
+                raise RuntimeError("chunkalloc: chunk %d is a head but free" % j)
+            elif u and not h and not prev_used:
+                raise RuntimeError("chunkalloc: chunk %d is used but has no head" % j)
+            elif u:
+                used += 1
+                heads += h
+            prev_used = u
+            j += 1
+        if used != self.used or heads != self.allocations:
+            raise RuntimeError("chunkalloc: counters say %d chunks in %d runs, bitmap %d in %d"
+                               % (self.used, self.allocations, used, heads))
+
+
+class LockedChunkAllocator:
+    """A ChunkAllocator guarded for _thread threads and interrupt handlers.
+
+    Each call disables interrupts (machine.disable_irq, where the port has it)
+    and holds a _thread lock (where the port has threads); both are released
+    before it returns or raises. Allocates nothing either."""
+
+    def __init__(self, allocator):
+        self.allocator = allocator
+        try:
+            import _thread
+            self._lock = _thread.allocate_lock()
+        except ImportError:
+            self._lock = None
+        try:
+            import machine
+            self._irq_off = machine.disable_irq
+            self._irq_on = machine.enable_irq
+        except (ImportError, AttributeError):
+            self._irq_off = self._irq_on = None
+
+    def _enter(self):
+        state = self._irq_off() if self._irq_off else 0
+        if self._lock:
+            self._lock.acquire()
+        return state
+
+    def _exit(self, state):
+        if self._lock:
+            self._lock.release()
+        if self._irq_on:
+            self._irq_on(state)
+
+    def _locked(self, fn, a, b=None, c=None, n=1):
+        # fn is a plain function (ChunkAllocator.x): no bound method is made
+        state = self._enter()
+        try:
+            if n == 0:
+                return fn(self.allocator)
+            if n == 1:
+                return fn(self.allocator, a)
+            if n == 2:
+                return fn(self.allocator, a, b)
+            return fn(self.allocator, a, b, c)
+        finally:
+            self._exit(state)
+
+    @property
+    def used(self):
+        return self.allocator.used
+
+    @property
+    def allocations(self):
+        return self.allocator.allocations
+
+    def try_alloc(self, size, align=1):
+        return self._locked(ChunkAllocator.try_alloc, size, align, n=2)
+
+    def alloc(self, size, align=1):
+        return self._locked(ChunkAllocator.alloc, size, align, n=2)
+
+    def alloc_zeroed(self, size, align=1):
+        return self._locked(ChunkAllocator.alloc_zeroed, size, align, n=2)
+
+    def alloc_view(self, size, align=1):
+        return self._locked(ChunkAllocator.alloc_view, size, align, n=2)
+
+    def free(self, handle):
+        return self._locked(ChunkAllocator.free, handle)
+
+    def realloc(self, offset, new_size, align=1):
+        return self._locked(ChunkAllocator.realloc, offset, new_size, align, n=3)
+
+    def size_of(self, offset):
+        return self._locked(ChunkAllocator.size_of, offset)
+
+    def view(self, offset, size=None):
+        return self._locked(ChunkAllocator.view, offset, size, n=2)
+
+    def usage(self):
+        return self.allocator.usage()
+
+    def stats(self):
+        return self._locked(ChunkAllocator.stats, None, n=0)
+
+    def check(self):
+        return self._locked(ChunkAllocator.check, None, n=0)

@@ -1,0 +1,146 @@
+# Bit kernels of chunkalloc in plain Python: the portable path.
+#
+# chunkalloc_viper.py holds the same functions, same arguments, same results,
+# compiled to machine code. Both see the bitmap as bits numbered from 0, bit j
+# in byte j >> 3 at position j & 7 (so on a little-endian machine also in
+# 32-bit word j >> 5 at position j & 31). Used bits are bits 0 .. 32*nwords-1,
+# head bits follow them. Nothing here allocates on MicroPython: ints stay small
+# (bytes, not words) and loops are while loops.
+
+try:
+    import uctypes
+
+    def address_of(buf):
+        return uctypes.addressof(buf)
+
+except ImportError:
+    try:
+        import ctypes
+
+        def address_of(buf):
+            return ctypes.addressof(ctypes.c_char.from_buffer(buf))
+
+    except ImportError:
+        def address_of(buf):
+            return 0  # unknown: alignment is then relative to the buffer start
+
+
+def _lowest_bit_table():
+    t = bytearray(256)
+    for v in range(1, 256):
+        b = 0
+        while not (v >> b) & 1:
+            b += 1
+        t[v] = b
+    return bytes(t)
+
+
+_LOWEST_BIT = _lowest_bit_table()  # _LOWEST_BIT[v]: index of v's lowest set bit
+
+
+def next_bit(bits, nwords, pos, value):
+    """First used bit at index >= pos equal to value, or 32 * nwords."""
+    total = nwords << 5
+    if pos >= total:
+        return total
+    flip = 0 if value else 0xFF
+    i = pos >> 3
+    x = ((bits[i] ^ flip) >> (pos & 7)) << (pos & 7)
+    end = nwords << 2
+    while not x:
+        i += 1
+        if i >= end:
+            return total
+        x = bits[i] ^ flip
+    return (i << 3) + _LOWEST_BIT[x]
+
+
+def run_end(bits, nwords, i):
+    """First chunk after head chunk i that is free or another head."""
+    total = nwords << 5
+    j = i + 1
+    head = nwords << 2
+    while j < total:
+        b = j >> 3
+        x = (((bits[b] ^ 0xFF) | bits[head + b]) >> (j & 7)) << (j & 7)
+        if x:
+            return (b << 3) + _LOWEST_BIT[x]
+        j = (b + 1) << 3
+    return total
+
+
+def find(bits, nwords, k, first, step, hint, window):
+    """Start of k free chunks at an index = first (mod step), or -1.
+
+    Walks the gaps (runs of free chunks) from hint to the end, then from 0 to
+    hint. The first gap that fits is remembered; up to window more gaps are
+    compared with it and the smallest fitting gap wins (best-fit). A gap of
+    exactly k chunks ends the search at once.
+    """
+    total = nwords << 5
+    best = -1
+    best_len = total + 1
+    left = -1  # gaps still to compare; -1 while nothing fits
+    wrapped = False
+    pos = hint
+    while True:
+        s = next_bit(bits, nwords, pos, 0)
+        if wrapped and s >= hint:
+            break
+        if s >= total:
+            if wrapped:
+                break
+            wrapped = True
+            pos = 0
+            continue
+        e = next_bit(bits, nwords, s, 1)
+        c = s + ((first - s) & (step - 1))
+        if c + k <= e:
+            if e - s < best_len:
+                best = c
+                best_len = e - s
+                if best_len == k:
+                    return c
+            if left < 0:
+                left = window
+        if left == 0:
+            return best
+        if left > 0:
+            left -= 1
+        pos = e
+    return best
+
+
+def fill(bits, start, n, value):
+    """Set (value 1) or clear (value 0) n bits from bit start."""
+    end = start + n
+    while start < end:
+        i = start >> 3
+        lo = start & 7
+        hi = min(8, lo + end - start)
+        mask = ((1 << hi) - 1) ^ ((1 << lo) - 1)
+        if value:
+            bits[i] |= mask
+        else:
+            bits[i] &= mask ^ 0xFF
+        start += hi - lo
+
+
+def copy(heap, dst, src, n):
+    """heap[dst:dst+n] = heap[src:src+n] for regions that do not overlap."""
+    j = 0
+    while j < n:
+        heap[dst + j] = heap[src + j]
+        j += 1
+
+
+def zero(heap, start, n):
+    end = start + n
+    while start < end:
+        heap[start] = 0
+        start += 1
+
+
+def offset_of(heap, view):
+    """Byte offset of view's first byte from heap's first byte."""
+    return address_of(view) - address_of(heap)

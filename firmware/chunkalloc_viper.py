@@ -1,0 +1,214 @@
+# Bit kernels of chunkalloc as @micropython.viper machine code: the fast path.
+#
+# Same functions, arguments and results as chunkalloc_pure.py; see that file
+# for what each one does. The bitmap is read 32 bits at a time. Importing this
+# module raises SyntaxError on a port without a native emitter, and
+# ImportError on CPython: chunkalloc then keeps the pure path.
+#
+# Viper ints are machine words: 64 bits on the unix port, 32 on boards. Words
+# are masked with FULL (0xFFFFFFFF, built from small constants so that no
+# constant is a big int on a 32-bit port), and the lowest set bit of a word is
+# found by halving rather than a table.
+
+import micropython
+
+
+@micropython.viper
+def next_bit(bits, nwords: int, pos: int, value: int) -> int:
+    b = ptr32(bits)
+    full = (0xFFFF << 16) | 0xFFFF
+    total = nwords << 5
+    if pos >= total:
+        return total
+    flip = 0
+    if value == 0:
+        flip = full
+    w = pos >> 5
+    x = (b[w] ^ flip) & (full << (pos & 31)) & full
+    while x == 0:
+        w += 1
+        if w >= nwords:
+            return total
+        x = (b[w] ^ flip) & full
+    n = w << 5
+    if (x & 0xFFFF) == 0:
+        n += 16
+        x = x >> 16
+    if (x & 0xFF) == 0:
+        n += 8
+        x = x >> 8
+    if (x & 0xF) == 0:
+        n += 4
+        x = x >> 4
+    if (x & 3) == 0:
+        n += 2
+        x = x >> 2
+    if (x & 1) == 0:
+        n += 1
+    return n
+
+
+@micropython.viper
+def run_end(bits, nwords: int, i: int) -> int:
+    b = ptr32(bits)
+    full = (0xFFFF << 16) | 0xFFFF
+    total = nwords << 5
+    j = i + 1
+    if j >= total:
+        return total
+    w = j >> 5
+    # a run ends at a free chunk or at the next head
+    x = ((b[w] ^ full) | b[nwords + w]) & (full << (j & 31)) & full
+    while x == 0:
+        w += 1
+        if w >= nwords:
+            return total
+        x = ((b[w] ^ full) | b[nwords + w]) & full
+    n = w << 5
+    if (x & 0xFFFF) == 0:
+        n += 16
+        x = x >> 16
+    if (x & 0xFF) == 0:
+        n += 8
+        x = x >> 8
+    if (x & 0xF) == 0:
+        n += 4
+        x = x >> 4
+    if (x & 3) == 0:
+        n += 2
+        x = x >> 2
+    if (x & 1) == 0:
+        n += 1
+    return n
+
+
+@micropython.viper
+def find(bits, nwords: int, k: int, first: int, step: int, hint: int, window: int) -> int:
+    b = ptr32(bits)
+    full = (0xFFFF << 16) | 0xFFFF
+    total = nwords << 5
+    best = -1
+    best_len = total + 1
+    left = -1
+    wrapped = 0
+    pos = hint
+    s = 0
+    flip = full  # full: looking for a gap's start (a 0 bit); 0: for its end
+    while True:
+        # q = first bit >= pos that differs from what flip skips
+        q = total
+        if pos < total:
+            w = pos >> 5
+            x = (b[w] ^ flip) & (full << (pos & 31)) & full
+            while x == 0:
+                w += 1
+                if w >= nwords:
+                    break
+                x = (b[w] ^ flip) & full
+            if x != 0:
+                q = w << 5
+                if (x & 0xFFFF) == 0:
+                    q += 16
+                    x = x >> 16
+                if (x & 0xFF) == 0:
+                    q += 8
+                    x = x >> 8
+                if (x & 0xF) == 0:
+                    q += 4
+                    x = x >> 4
+                if (x & 3) == 0:
+                    q += 2
+                    x = x >> 2
+                if (x & 1) == 0:
+                    q += 1
+        if flip != 0:
+            if wrapped != 0 and q >= hint:
+                break
+            if q >= total:
+                if wrapped != 0:
+                    break
+                wrapped = 1
+                pos = 0
+                continue
+            s = q
+            pos = q
+            flip = 0
+            continue
+        # the gap is [s, q)
+        c = s + ((first - s) & (step - 1))
+        if c + k <= q:
+            if q - s < best_len:
+                best = c
+                best_len = q - s
+                if best_len == k:
+                    return c
+            if left < 0:
+                left = window
+        if left == 0:
+            return best
+        if left > 0:
+            left -= 1
+        pos = q
+        flip = full
+    return best
+
+
+@micropython.viper
+def fill(bits, start: int, n: int, value: int):
+    b = ptr32(bits)
+    full = (0xFFFF << 16) | 0xFFFF
+    end = start + n
+    while start < end:
+        w = start >> 5
+        lo = start & 31
+        hi = lo + end - start
+        if hi > 32:
+            hi = 32
+        mask = (full << lo) & full
+        if hi < 32:
+            mask = mask & ((1 << hi) - 1)
+        if value != 0:
+            b[w] = b[w] | mask
+        else:
+            b[w] = b[w] & (mask ^ full)
+        start += hi - lo
+
+
+@micropython.viper
+def copy(heap, dst: int, src: int, n: int):
+    p = ptr8(heap)
+    if ((int(p) + dst) | (int(p) + src) | n) & 3 == 0:
+        d = ptr32(int(p) + dst)
+        s = ptr32(int(p) + src)
+        words = n >> 2
+        j = 0
+        while j < words:
+            d[j] = s[j]
+            j += 1
+    else:
+        j = 0
+        while j < n:
+            p[dst + j] = p[src + j]
+            j += 1
+
+
+@micropython.viper
+def zero(heap, start: int, n: int):
+    p = ptr8(heap)
+    if ((int(p) + start) | n) & 3 == 0:
+        d = ptr32(int(p) + start)
+        words = n >> 2
+        j = 0
+        while j < words:
+            d[j] = 0
+            j += 1
+    else:
+        j = 0
+        while j < n:
+            p[start + j] = 0
+            j += 1
+
+
+@micropython.viper
+def offset_of(heap, view) -> int:
+    return int(ptr8(view)) - int(ptr8(heap))
