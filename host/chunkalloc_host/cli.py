@@ -1,0 +1,44 @@
+"""The `chunkalloc` command, shaped like mpremote: `chunkalloc COMMAND [options]`.
+
+Each command lives in its own module `cmd_<name>.py` with HELP, add_arguments(parser)
+and run(args) -> exit code. Modules are listed here in the order `--help` shows them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = ["demo", "test", "bench", "build", "deploy", "map", "trace", "replay", "tune"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chunkalloc",
+        description="Demo, test, benchmark, build and deploy chunkalloc on a MicroPython target.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"chunkalloc_host.cmd_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"chunkalloc_host.cmd_{name}":
+                raise
+            continue  # command not built yet
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
