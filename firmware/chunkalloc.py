@@ -277,6 +277,15 @@ class ChunkAllocator:
         """Percent of chunks in use."""
         return self.used * 100.0 / self.chunks
 
+    def chunk_kind(self, i):
+        """0 if chunk i is free, 1 if it starts an allocation (head), 2 if it
+        continues one (tail): the letters . h = of a heap map."""
+        if not 0 <= i < self.chunks:
+            raise ValueError("chunk %d outside 0..%d" % (i, self.chunks - 1))
+        if not self._bit(i):
+            return 0
+        return 1 if self._bit((self._nwords << 5) + i) else 2
+
     def gaps(self):
         """Yield (start chunk, length) of every run of free chunks."""
         next_bit = self._kernel.next_bit
