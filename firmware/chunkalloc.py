@@ -99,7 +99,7 @@ class ChunkAllocator:
         if len(bitmap) < nwords << 3:
             raise ValueError("bitmap of %d bytes too small for %d chunks: need %d"
                              % (len(bitmap), chunks, nwords << 3))
-        self._heap = heap
+        self.heap = heap  # the buffer itself: index it with offsets
         self._view = _memoryview(heap) if _memoryview is not None else None
         self._bits = bitmap
         self._kernel = chunkalloc_viper if fast and chunkalloc_viper else chunkalloc_pure
@@ -145,7 +145,7 @@ class ChunkAllocator:
         if isinstance(handle, int):
             offset = handle
         elif _memoryview is not None and isinstance(handle, _memoryview):
-            offset = self._kernel.offset_of(self._heap, handle)
+            offset = self._kernel.offset_of(self.heap, handle)
         else:
             raise TypeError("handle must be an int offset or a memoryview")
         i = offset >> self._shift
@@ -209,7 +209,7 @@ class ChunkAllocator:
 
     def alloc_zeroed(self, size, align=1):
         offset = self.alloc(size, align)
-        self._kernel.zero(self._heap, offset, self.size_of(offset))
+        self._kernel.zero(self.heap, offset, self.size_of(offset))
         return offset
 
     def free(self, handle):
@@ -240,7 +240,7 @@ class ChunkAllocator:
             raise MemoryError("chunkalloc: no room to move %d bytes aligned to %d"
                               % (new_size, align))
         self._claim(j, k)
-        self._kernel.copy(self._heap, j << self._shift, offset, min(k, old) << self._shift)
+        self._kernel.copy(self.heap, j << self._shift, offset, min(k, old) << self._shift)
         self._release(i, old)
         self._hint = j + k
         return j << self._shift
@@ -252,7 +252,7 @@ class ChunkAllocator:
 
     def address(self, offset):
         """Machine address of heap[offset] (for DMA registers and the like)."""
-        return chunkalloc_pure.address_of(self._heap) + offset
+        return chunkalloc_pure.address_of(self.heap) + offset
 
     def view(self, offset, size=None):
         """A memoryview of the live allocation at offset: size bytes, or all of it."""

@@ -83,11 +83,11 @@ def state(a):
 
 def fill_pattern(a, offset, size, seed):
     for j in range(size):
-        a._heap[offset + j] = (seed + j * 7) & 0xFF
+        a.heap[offset + j] = (seed + j * 7) & 0xFF
 
 
 def has_pattern(a, offset, size, seed):
     for j in range(size):
-        if a._heap[offset + j] != (seed + j * 7) & 0xFF:
+        if a.heap[offset + j] != (seed + j * 7) & 0xFF:
             return False
     return True
