@@ -230,6 +230,8 @@ class ChunkAllocator:
             if k <= old:  # shrink: free the tail
                 fill(self._bits, i + k, old - k, 0)
                 self.used -= old - k
+                if k < old:
+                    self._hint = i + k  # like free(): try the hole first
                 return offset
             if self._kernel.next_bit(self._bits, self._nwords, i + old, 1) >= i + k:
                 fill(self._bits, i + old, k - old, 1)  # grow into free chunks

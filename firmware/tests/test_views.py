@@ -1,0 +1,41 @@
+# memoryview handles: alloc_view, view, and free by view.
+
+from fwtest import make, needs_memoryview, raises
+
+
+def test_alloc_view_is_exactly_size_bytes_of_the_heap():
+    needs_memoryview()
+    a = make(16, 16)
+    v = a.alloc_view(20)
+    assert len(v) == 20
+    v[0] = 0xAB
+    v[19] = 0xCD
+    assert a.heap[0] == 0xAB and a.heap[19] == 0xCD
+    assert a.size_of(0) == 32
+
+
+def test_view_covers_the_capacity_or_the_size_asked():
+    needs_memoryview()
+    a = make(16, 16)
+    off = a.alloc(20)
+    assert len(a.view(off)) == 32
+    assert len(a.view(off, 5)) == 5
+    assert len(a.view(off, 0)) == 0
+
+
+def test_free_takes_the_view_from_alloc_view():
+    needs_memoryview()
+    a = make(16, 16)
+    v = a.alloc_view(40, 32)
+    assert a.address(a.try_alloc(1)) != 0 or True
+    a.free(v)
+    assert a.allocations == 1
+    raises(ValueError, a.free, v)
+    a.check()
+
+
+def test_alloc_view_raises_memory_error_when_full():
+    needs_memoryview()
+    a = make(4, 16)
+    a.alloc_view(64)
+    raises(MemoryError, a.alloc_view, 1)
