@@ -1,0 +1,372 @@
+# The on-target benchmark: one workload against one contender per call,
+# printed as one line "BENCH {json}" for the host (chunkalloc bench).
+#
+#   import bench; bench.run("mcu", "fast", 20000)
+#
+# Workloads (bench_workloads.py): "seed" (the seed's bench.rs, scaled),
+# "mcu" (MCU mix, pool held near 75 % full), "realloc" (buffers that grow and
+# shrink), "efficiency" (talc's: live requested bytes / heap bytes at the
+# first failed request). Contenders: "fast" and "pure" (chunkalloc's viper
+# and plain kernels, best-fit on), "firstfit" (fast, best-fit off),
+# "linked-list" (bench_linked.py) and "bytearray" (MicroPython's own heap:
+# bytearray(n), inline, freed by dropping the reference).
+#
+# Every operation is timed on its own (time.ticks_us on MicroPython, 1 us
+# resolution; time.perf_counter_ns on CPython); results are in ns. Latency
+# arrays are preallocated, and the allocator contenders replay under
+# micropython.heap_lock(), which proves their timed loop allocates nothing,
+# so no GC pause can land in it. The GC heap holds live application data
+# (ballast, the size of the pool) and collects after every pool's worth of
+# allocation (gc.threshold), as on a board whose free heap is about a pool.
+
+import gc
+import time
+from array import array
+
+import bench_linked
+import bench_workloads
+import chunkalloc
+
+try:
+    import json
+except ImportError:
+    import ujson as json
+
+try:
+    from micropython import heap_lock, heap_unlock
+except ImportError:  # CPython
+    def heap_lock():
+        pass
+
+    def heap_unlock():
+        pass
+
+if hasattr(time, "ticks_us"):
+    CLOCK = "time.ticks_us"
+    _now = time.ticks_us
+    _diff = time.ticks_diff
+    _NS = 1000
+else:
+    CLOCK = "time.perf_counter_ns"
+    _now = time.perf_counter_ns
+
+    def _diff(b, a):
+        return b - a
+
+    _NS = 1
+
+CHUNK = bench_workloads.CHUNK
+POOL = CHUNK * bench_workloads.POOL_CHUNKS
+CONTENDERS = ("fast", "pure", "firstfit", "linked-list", "bytearray")
+WORKLOADS = ("seed", "mcu", "realloc", "efficiency")
+RESIZE_BUFFERS = 128
+EFFICIENCY_RUNS = 5
+CDF_POINTS = [j / 100 for j in range(100)] + [0.995, 0.999, 0.9999, 1.0]
+
+
+def make(contender, pool_bytes):
+    """The allocator a contender uses (None for bytearray: the GC heap)."""
+    if contender == "bytearray":
+        return None
+    if contender == "linked-list":
+        return bench_linked.LinkedListAllocator(pool_bytes)
+    if contender not in CONTENDERS:
+        raise ValueError("unknown contender %r" % contender)
+    chunks = pool_bytes // CHUNK
+    return chunkalloc.ChunkAllocator(chunkalloc.heap(chunks, CHUNK), chunkalloc.heap_bitmap(chunks),
+                                     CHUNK, contender != "pure", contender != "firstfit")
+
+
+# -- the timed loops ------------------------------------------------------------
+# Each replays a stream and records one latency per operation in la (alloc or
+# realloc) and lf (free), and leaves (allocs timed, frees timed, failures) in
+# counts: returning a tuple would allocate.
+
+def _replay(alloc, free, s, la, lf, ring, rsize, counts):
+    now = _now
+    diff = _diff
+    sizes = s.sizes
+    aligns = s.aligns
+    drops = s.drops
+    cap = s.cap
+    slots = len(ring)
+    first = nxt = live = live_bytes = na = nf = fails = 0
+    for i in range(s.steps):
+        size = sizes[i]
+        d = 7 if drops[i] and live > 10 else 0
+        while live and (d or (cap and live_bytes + size > cap)):
+            h = ring[first]
+            t0 = now()
+            free(h)
+            lf[nf] = diff(now(), t0)
+            nf += 1
+            live -= 1
+            live_bytes -= rsize[first]
+            first = first + 1 if first + 1 < slots else 0
+            if d:
+                d -= 1
+        t0 = now()
+        h = alloc(size, aligns[i])
+        la[na] = diff(now(), t0)
+        na += 1
+        if h < 0:
+            fails += 1
+        else:
+            ring[nxt] = h
+            rsize[nxt] = size
+            nxt = nxt + 1 if nxt + 1 < slots else 0
+            live += 1
+            live_bytes += size
+    counts[0] = na
+    counts[1] = nf
+    counts[2] = fails
+
+
+def _replay_bytearray(room, s, la, lf, ring, rsize, counts):
+    # _replay with bytearray(n) inline; a request that would take the live
+    # requested bytes past room (the pool's size) counts as a failure, untimed
+    now = _now
+    diff = _diff
+    sizes = s.sizes
+    drops = s.drops
+    cap = s.cap
+    slots = len(ring)
+    first = nxt = live = live_bytes = na = nf = fails = 0
+    for i in range(s.steps):
+        size = sizes[i]
+        d = 7 if drops[i] and live > 10 else 0
+        while live and (d or (cap and live_bytes + size > cap)):
+            t0 = now()
+            ring[first] = None
+            lf[nf] = diff(now(), t0)
+            nf += 1
+            live -= 1
+            live_bytes -= rsize[first]
+            first = first + 1 if first + 1 < slots else 0
+            if d:
+                d -= 1
+        if live_bytes + size > room:
+            fails += 1
+            continue
+        t0 = now()
+        h = bytearray(size)
+        la[na] = diff(now(), t0)
+        na += 1
+        ring[nxt] = h
+        rsize[nxt] = size
+        nxt = nxt + 1 if nxt + 1 < slots else 0
+        live += 1
+        live_bytes += size
+    counts[0] = na
+    counts[1] = nf
+    counts[2] = fails
+
+
+def _resize(realloc, r, la, bufs, counts):
+    now = _now
+    diff = _diff
+    which = r.which
+    sizes = r.sizes
+    fails = 0
+    for i in range(r.steps):
+        b = which[i]
+        try:
+            t0 = now()
+            h = realloc(bufs[b], sizes[i], 1)
+            la[i] = diff(now(), t0)
+            bufs[b] = h
+        except MemoryError:
+            fails += 1
+    counts[0] = r.steps
+    counts[2] = fails
+
+
+def _resize_bytearray(r, la, bufs, counts):
+    now = _now
+    diff = _diff
+    which = r.which
+    sizes = r.sizes
+    for i in range(r.steps):
+        b = which[i]
+        n = sizes[i]
+        t0 = now()
+        old = bufs[b]
+        if n > len(old):
+            new = bytearray(n)
+            new[0:len(old)] = old
+        else:
+            new = old[:n]
+        bufs[b] = new
+        la[i] = diff(now(), t0)
+    counts[0] = r.steps
+
+
+# -- measuring --------------------------------------------------------------------
+
+def timer_ns(n=2000):
+    """Mean cost of an empty timed operation, in ns (subtracted from totals)."""
+    now = _now
+    diff = _diff
+    total = 0
+    for _ in range(n):
+        t0 = now()
+        total += diff(now(), t0)
+    return total * _NS / n
+
+
+def summary(lat, n, timer):
+    """Latency statistics of lat[:n] in ns; total has the timer cost taken off."""
+    if n == 0:
+        return {"n": 0}
+    s = sorted(lat[j] for j in range(n))
+    total = 0
+    for v in s:
+        total += v
+    last = n - 1
+
+    def at(p):
+        return s[min(last, int(p * n))] * _NS
+
+    return {
+        "n": n, "median": s[n // 2] * _NS, "mean": total * _NS / n,
+        "p99": at(0.99), "p999": at(0.999), "max": s[last] * _NS,
+        "total": max(0.0, total * _NS - timer * n),
+        "cdf": [[p, at(p)] for p in CDF_POINTS],
+    }
+
+
+def _ballast(nbytes):
+    """Live application data on the GC heap: small objects that the GC traces."""
+    return [bytearray(32) for _ in range(nbytes // 64)]
+
+
+def _gc_setup(pool_bytes):
+    gc.collect()
+    if hasattr(gc, "threshold"):
+        gc.threshold(pool_bytes)
+
+
+def _gc_restore():
+    if hasattr(gc, "threshold"):
+        gc.threshold(-1)
+    gc.collect()
+
+
+def timed(workload, contender, steps, seed, pool_bytes):
+    """Replay workload's stream on contender; a dict of results."""
+    if workload == "realloc":
+        r = bench_workloads.Resizes(steps, seed, RESIZE_BUFFERS)
+    elif workload == "seed":
+        r = bench_workloads.seed_stream(steps, seed, pool_bytes)
+    elif workload == "mcu":
+        r = bench_workloads.mcu_stream(steps, seed, pool_bytes)
+    else:
+        raise ValueError("unknown workload %r" % workload)
+    a = make(contender, pool_bytes)
+    la = array("I", bytes(4 * steps))
+    lf = array("I", bytes(4 * steps))
+    counts = array("i", [0, 0, 0])
+    timer = timer_ns()
+    ballast = _ballast(pool_bytes)
+    if workload == "realloc":
+        if a is None:
+            bufs = [bytearray(n) for n in r.start]
+        else:
+            bufs = [a.try_alloc(n, 1) for n in r.start]
+    else:
+        slots = pool_bytes // 16 + 1
+        ring = [None] * slots
+        rsize = array("H", bytes(2 * slots))
+    _gc_setup(pool_bytes)
+    gc_live = gc.mem_alloc() if hasattr(gc, "mem_alloc") else None
+    t0 = _now()
+    if a is None:
+        if workload == "realloc":
+            _resize_bytearray(r, la, bufs, counts)
+        else:
+            _replay_bytearray(pool_bytes, r, la, lf, ring, rsize, counts)
+    else:
+        alloc, free, realloc = a.try_alloc, a.free, a.realloc  # bound before the lock
+        heap_lock()
+        try:
+            if workload == "realloc":
+                _resize(realloc, r, la, bufs, counts)
+            else:
+                _replay(alloc, free, r, la, lf, ring, rsize, counts)
+        finally:
+            heap_unlock()
+    wall = _diff(_now(), t0) * _NS
+    na, nf, fails = counts
+    ballast = ring = bufs = None
+    _gc_restore()
+    op = "realloc" if workload == "realloc" else "alloc"
+    out = {op: summary(la, na, timer), "free": summary(lf, nf, timer),
+           "failures": fails, "wall_ns": wall, "gc_live_bytes": gc_live}
+    if a is not None and hasattr(a, "chunks"):
+        out["bookkeeping_bytes"] = len(a._bits)
+    return out
+
+
+def efficiency(contender, runs, seed, pool_bytes):
+    """talc's heap efficiency: random alloc (50 %), free (30 %), realloc (20 %)
+    until the first failure; live requested bytes / heap bytes, in percent."""
+    if contender == "bytearray":
+        raise ValueError("bytearray has no heap of its own to fill")
+    aligns = bench_workloads.ALIGNS_MCU
+    percents = []
+    for run_no in range(runs):
+        rng = bench_workloads.Rng(seed + run_no)
+        a = make(contender, pool_bytes)
+        handles = []
+        sizes = []
+        while True:
+            act = rng.below(10)
+            size = 16 + rng.below(1024 - 16)
+            align = aligns[rng.below(len(aligns))]
+            if act < 5 or not handles:
+                h = a.try_alloc(size, align)
+                if h < 0:
+                    break
+                handles.append(h)
+                sizes.append(size)
+                continue
+            j = rng.below(len(handles))
+            if act < 8:
+                a.free(handles[j])
+                handles[j] = handles[-1]
+                sizes[j] = sizes[-1]
+                handles.pop()
+                sizes.pop()
+                continue
+            try:
+                handles[j] = a.realloc(handles[j], size, align)
+                sizes[j] = size
+            except MemoryError:
+                break
+        live = 0
+        for n in sizes:
+            live += n
+        percents.append(100.0 * live / pool_bytes)
+    return {"efficiency": sum(percents) / len(percents), "runs": percents}
+
+
+def run(workload, contender, steps=20000, seed=1, pool_bytes=POOL):
+    """Run one workload on one contender and print the BENCH line."""
+    if workload == "efficiency":
+        out = efficiency(contender, EFFICIENCY_RUNS, seed, pool_bytes)
+    else:
+        out = timed(workload, contender, steps, seed, pool_bytes)
+    a = make(contender, CHUNK * 8)
+    out["workload"] = workload
+    out["contender"] = contender
+    out["fast"] = bool(a is not None and getattr(a, "fast", False))
+    out["steps"] = steps
+    out["seed"] = seed
+    out["pool_bytes"] = pool_bytes
+    out["chunk_size"] = CHUNK
+    out["clock"] = CLOCK
+    out["clock_resolution_ns"] = _NS
+    out["timing"] = "single operations"
+    out["timer_ns"] = timer_ns()
+    print("BENCH " + json.dumps(out))
+    return out

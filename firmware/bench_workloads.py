@@ -1,0 +1,95 @@
+# Request streams of the benchmark: every contender replays the same stream.
+#
+# A stream is drawn up front from a fixed seed into compact arrays, so drawing
+# random numbers is never timed and every contender sees the same requests:
+#
+#   sizes[i], aligns[i]  the i-th allocation request (bytes, power of two)
+#   drops[i]             1 when the seed's 1-in-10 draw hits at step i: if more
+#                        than 10 allocations are live, free the 7 oldest first
+#   cap                  live requested bytes allowed (0: no cap); the oldest
+#                        allocations are freed until the next request fits
+#
+# Sizes are scaled to the pool (POOL_CHUNKS chunks of CHUNK bytes, the unix
+# default of 4,096 x 64 B): the seed used 256 B chunks, sizes 64..16383 B and
+# alignments 1..128; a quarter of each keeps the same sizes in chunks.
+
+from array import array
+
+CHUNK = 64
+POOL_CHUNKS = 4096
+ALIGNS_SEED = (1, 2, 4, 8, 16, 32)  # the seed's 1..128 over 4
+ALIGNS_MCU = (1, 2, 4, 8, 16, 32)
+
+
+class Rng:
+    """xorshift32: the same sequence on every runtime, from a fixed seed."""
+
+    def __init__(self, seed):
+        self.state = seed & 0xFFFFFFFF or 1
+
+    def next(self):
+        x = self.state
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self.state = x
+        return x
+
+    def below(self, n):
+        return self.next() % n
+
+
+class Stream:
+    def __init__(self, steps, cap):
+        self.steps = steps
+        self.cap = cap
+        self.sizes = array("H", bytes(2 * steps))
+        self.aligns = array("H", bytes(2 * steps))
+        self.drops = bytearray(steps)
+
+
+def _draw(steps, seed, lo, hi, aligns, cap):
+    rng = Rng(seed)
+    s = Stream(steps, cap)
+    for i in range(steps):
+        s.sizes[i] = lo + rng.below(hi - lo)
+        s.aligns[i] = aligns[rng.below(len(aligns))]
+        s.drops[i] = 1 if rng.below(10) == 0 else 0
+    return s
+
+
+def seed_stream(steps, seed, pool_bytes):
+    """The seed's examples/bench.rs, scaled: sizes 16..4095 B, no cap (the pool fills)."""
+    scale = pool_bytes // (CHUNK * POOL_CHUNKS) or 1
+    return _draw(steps, seed, 16 * scale, 4096 * scale, ALIGNS_SEED, 0)
+
+
+def mcu_stream(steps, seed, pool_bytes):
+    """MCU mix: sizes 16..1023 B, alignments 1..32, live bytes capped at 75 % of the pool."""
+    return _draw(steps, seed, 16, 1024, ALIGNS_MCU, pool_bytes * 3 // 4)
+
+
+class Resizes:
+    """Realloc-heavy: `buffers` live buffers; step i resizes buffer which[i]
+    to sizes[i] (grow or shrink by up to a factor of two, 16..2047 B)."""
+
+    def __init__(self, steps, seed, buffers):
+        rng = Rng(seed)
+        self.steps = steps
+        self.buffers = buffers
+        self.start = array("H", bytes(2 * buffers))
+        self.which = array("H", bytes(2 * steps))
+        self.sizes = array("H", bytes(2 * steps))
+        now = array("H", bytes(2 * buffers))
+        for b in range(buffers):
+            self.start[b] = now[b] = 16 + rng.below(1024 - 16)
+        for i in range(steps):
+            b = rng.below(buffers)
+            old = now[b]
+            if rng.below(2):
+                new = old + 1 + rng.below(old)  # grow up to 2x
+            else:
+                new = old - rng.below(old // 2 + 1)  # shrink down to 1/2
+            new = min(2047, max(16, new))
+            self.which[i] = b
+            self.sizes[i] = now[b] = new
