@@ -20,6 +20,7 @@
 # allocation (gc.threshold), as on a board whose free heap is about a pool.
 
 import gc
+import sys
 import time
 from array import array
 
@@ -59,7 +60,7 @@ CHUNK = bench_workloads.CHUNK
 POOL = CHUNK * bench_workloads.POOL_CHUNKS
 CONTENDERS = ("fast", "pure", "firstfit", "linked-list", "bytearray")
 WORKLOADS = ("seed", "mcu", "realloc", "efficiency")
-RESIZE_BUFFERS = 128
+RESIZE_BUFFER_BYTES = 2048  # one resized buffer per 2 KiB of pool: 128 in 256 KiB
 EFFICIENCY_RUNS = 5
 CDF_POINTS = [j / 100 for j in range(100)] + [0.995, 0.999, 0.9999, 1.0]
 
@@ -255,7 +256,7 @@ def _gc_restore():
 def timed(workload, contender, steps, seed, pool_bytes):
     """Replay workload's stream on contender; a dict of results."""
     if workload == "realloc":
-        r = bench_workloads.Resizes(steps, seed, RESIZE_BUFFERS)
+        r = bench_workloads.Resizes(steps, seed, pool_bytes // RESIZE_BUFFER_BYTES or 1)
     elif workload == "seed":
         r = bench_workloads.seed_stream(steps, seed, pool_bytes)
     elif workload == "mcu":
@@ -368,5 +369,6 @@ def run(workload, contender, steps=20000, seed=1, pool_bytes=POOL):
     out["clock_resolution_ns"] = _NS
     out["timing"] = "single operations"
     out["timer_ns"] = timer_ns()
+    out["python"] = sys.version
     print("BENCH " + json.dumps(out))
     return out
