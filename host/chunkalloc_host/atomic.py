@@ -1,0 +1,27 @@
+"""Write a file all at once or not at all: into a temporary file beside it, then rename."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call write(temp_path), then rename temp_path over path. If write raises,
+    path is untouched and the temporary file is removed."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
+    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="ascii"))
