@@ -62,7 +62,7 @@ def test_map_command_draws_a_saved_map_text(tmp_path, capsys):
     assert cli.main(["map", "--input", str(tmp_path / "map.txt"), "--out",
                      str(tmp_path / "map.png")]) == 0
     assert "fragmentation" in capsys.readouterr().out
-    assert imread(tmp_path / "map.png").shape[:2] == (260, 2 * plots.MARGIN + 64 * 16 + plots.PANEL)
+    assert imread(tmp_path / "map.png").shape[:2] == (260, plots.LEFT + plots.MARGIN + 64 * 16 + plots.PANEL)
 
 
 LIVE_SCRIPT = """
@@ -85,7 +85,7 @@ def test_map_command_snapshots_a_live_pool_on_the_unix_port(tmp_path):
     assert cli.main(["map", "--board", "unix", "--script", str(tmp_path / "wl.py"), "--at", "0.2",
                      "--out", str(tmp_path / "live.png"), "--text", str(tmp_path / "live.txt")]) == 0
     assert (tmp_path / "live.txt").read_text() == map_text(known_pool())
-    assert imread(tmp_path / "live.png").shape[:2] == (260, 2 * plots.MARGIN + 64 * 16 + plots.PANEL)
+    assert imread(tmp_path / "live.png").shape[:2] == (260, plots.LEFT + plots.MARGIN + 64 * 16 + plots.PANEL)
 
 
 @pytest.mark.parametrize("damage,message", [

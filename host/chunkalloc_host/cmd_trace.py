@@ -23,10 +23,10 @@ chunkalloc_trace.dump(_pool)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
-    add_workload_arguments(parser, seconds=0.2)
-    parser.add_argument("--records", type=int, default=20000,
+    add_workload_arguments(parser, seconds=0.1)
+    parser.add_argument("--records", type=int, default=30000,
                         help="ring buffer size in records (20 bytes each); the oldest are"
-                             " dropped beyond it (default 20000)")
+                             " dropped beyond it (default 30000)")
     parser.add_argument("--out", type=Path, default=Path("trace.txt"), help="the trace file to write")
 
 

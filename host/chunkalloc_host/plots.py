@@ -22,7 +22,8 @@ from .atomic import write_atomically  # noqa: E402
 from .heapmap import HEAD, LINE, HeapMap  # noqa: E402
 
 DPI = 100
-MARGIN = 40  # pixels round the map
+MARGIN = 40  # pixels above, below and right of the map
+LEFT = 64  # pixels left of the map, for the offsets
 PANEL = 300  # pixels to the right of the map: the metrics and the colour scale
 FREE_RGB = (0.92, 0.92, 0.92)
 HEAD_SHADE = 0.6  # head chunks drawn darker, so neighbouring allocations part
@@ -39,13 +40,13 @@ def image_size(heap_map: HeapMap) -> tuple[int, int]:
     """(width, height) of the PNG in pixels."""
     cell = cell_size(heap_map.chunks)
     rows = math.ceil(heap_map.chunks / LINE)
-    return 2 * MARGIN + LINE * cell + PANEL, max(2 * MARGIN + rows * cell, 260)
+    return LEFT + MARGIN + LINE * cell + PANEL, max(2 * MARGIN + rows * cell, 260)
 
 
 def chunk_pixel(heap_map: HeapMap, i: int) -> tuple[int, int]:
     """(x, y) of the centre of chunk i's cell in the PNG, from the top left."""
     cell = cell_size(heap_map.chunks)
-    return MARGIN + (i % LINE) * cell + cell // 2, MARGIN + (i // LINE) * cell + cell // 2
+    return LEFT + (i % LINE) * cell + cell // 2, MARGIN + (i // LINE) * cell + cell // 2
 
 
 def chunk_colors(heap_map: HeapMap) -> np.ndarray:
@@ -75,14 +76,16 @@ def render_map(heap_map: HeapMap, path: str | os.PathLike, title: str = "") -> P
     grid = grid.reshape(rows, LINE, 3)
 
     fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-    ax = fig.add_axes([MARGIN / width, 1 - (MARGIN + rows * cell) / height,
+    ax = fig.add_axes([LEFT / width, 1 - (MARGIN + rows * cell) / height,
                        LINE * cell / width, rows * cell / height])
     ax.imshow(grid, interpolation="nearest", aspect="auto", extent=(0, LINE, rows, 0))
     ax.set_xticks([0, 16, 32, 48, 64])
-    ax.set_yticks(range(0, rows + 1, max(1, rows // 8)))
+    every = max(1, rows // 8)
+    ax.set_yticks([r + 0.5 for r in range(0, rows, every)],
+                  [f"{r * LINE * heap_map.chunk_size:05x}" for r in range(0, rows, every)])
     ax.tick_params(labelsize=7)
     ax.set_xlabel("chunk within row (64 per row)", fontsize=8)
-    ax.set_ylabel("row", fontsize=8)
+    ax.set_ylabel("byte offset (hex)", fontsize=8)
     m = heap_map
     fig.text(1 - (PANEL - 20) / width, 1 - MARGIN / height, "\n".join([
         title or "chunkalloc heap map",
