@@ -21,6 +21,7 @@ from . import FIRMWARE
 from .boards import Board, load_board
 
 MPREMOTE_TIMEOUT = 120.0  # seconds for one mpremote call unless the caller says otherwise
+WRITE_PIECE = 512  # characters of a file per raw-REPL exec on a source-only board
 
 
 def micropython_binary() -> str:
@@ -94,6 +95,34 @@ class BoardTarget:
     def run(self, code: str, *, capture: bool = False, timeout: float | None = None
             ) -> subprocess.CompletedProcess:
         return self.mpremote("exec", code, capture=capture, timeout=timeout)
+
+    def put(self, paths: list[Path]) -> subprocess.CompletedProcess:
+        """Copy files to the board's root folder, in one mpremote call."""
+        if self.board.arch is not None:
+            return self.mpremote("fs", "cp", *map(str, paths), ":", capture=True)
+        # fs cp needs os calls the micro:bit lacks: write through the raw REPL instead, a
+        # piece per exec so that no piece needs more than a little of its heap
+        args: list[str] = []
+        for path in paths:
+            data = path.read_text()
+            args += ["exec", f"f=open({path.name!r},'w')"]
+            for i in range(0, len(data), WRITE_PIECE):
+                args += ["exec", f"f.write({data[i:i + WRITE_PIECE]!r})"]
+            args += ["exec", "f.close()"]
+        return self.mpremote(*args, capture=True)
+
+    def sizes(self, names: list[str]) -> dict[str, int]:
+        """Size on the board of each name that exists there."""
+        code = ("import os\ntry:\n size=os.size\nexcept AttributeError:\n"
+                " size=lambda n:os.stat(n)[6]\nfor n in %r:\n try:\n  print('SIZE',n,size(n))\n"
+                " except OSError:\n  pass\n" % (names,))
+        out = self.run(code, capture=True).stdout
+        return {w[1]: int(w[2]) for w in (line.split() for line in out.splitlines())
+                if len(w) == 3 and w[0] == "SIZE"}
+
+    def remove(self, names: list[str]) -> None:
+        code = "import os\nfor n in %r:\n try:\n  os.remove(n)\n except OSError:\n  pass\n" % (names,)
+        self.run(code, capture=True)
 
 
 def _explain(port: str, error: str) -> str:

@@ -1,0 +1,10 @@
+# Freeze chunkalloc into a MicroPython firmware image: in your board's manifest add
+#     include("/path/to/chunkalloc/firmware/manifest.py")
+# then build the firmware as usual (make BOARD=... FROZEN_MANIFEST=...). Frozen modules
+# cost no heap for their bytecode. `chunkalloc build --board NAME` writes a manifest.py
+# with a chunkpool sized for NAME instead of this one's 256 x 64 B pool.
+metadata(description="chunkalloc: a fixed-size chunk allocator", version="0.1.0")
+module("chunkalloc.py", opt=3)
+module("chunkalloc_pure.py", opt=3)
+module("chunkalloc_viper.py", opt=3)
+module("chunkpool.py", opt=3)

@@ -1,0 +1,56 @@
+"""Board definitions: every target is there, complete, and consistent with the .mpy rules."""
+
+import json
+
+import pytest
+
+from chunkalloc_host import BOARDS, REPO
+from chunkalloc_host.boards import board_names, load_board
+from chunkalloc_host.mpy import ARCHS
+from chunkalloc_host.poolgen import pool_bytes
+
+TARGETS = ["esp32", "esp32c3", "esp32s3", "microbit", "rp2040", "rp2350", "unix"]
+
+
+def test_every_target_has_a_board_file():
+    assert board_names() == TARGETS
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_board_file_is_complete_and_its_pool_fits_its_ram(name):
+    board = load_board(name)
+    assert board.arch is None or board.arch in ARCHS
+    assert board.chunk_size & (board.chunk_size - 1) == 0 and board.chunks % 8 == 0
+    assert pool_bytes(board.chunks, board.chunk_size) < board.free_ram // 2
+    assert board.kind in ("local", "serial", "qemu") and board.notes
+
+
+def test_rv32imc_boards_need_micropython_1_24_for_viper():
+    assert load_board("esp32c3").min_firmware >= (1, 24)
+
+
+def test_an_unknown_board_is_refused_with_the_list_of_boards():
+    with pytest.raises(ValueError, match="esp32"):
+        load_board("esp8266")
+
+
+def test_a_broken_board_file_names_its_line(tmp_path):
+    (tmp_path / "bad.json").write_text('{"name": "bad",\n "arch": }\n')
+    with pytest.raises(ValueError, match="line 2"):
+        load_board("bad", tmp_path)
+
+
+def test_root_package_json_is_what_mip_installs():
+    package = json.loads((REPO / "package.json").read_text())
+    assert set(package) == {"urls", "deps", "version"}
+    for dest, src in package["urls"]:
+        assert (REPO / src).is_file() and dest == src.split("/")[-1]
+    assert "chunkalloc.py" in [d for d, _ in package["urls"]]
+
+
+def test_firmware_manifest_names_existing_modules():
+    names = []
+    env = {"metadata": lambda **kw: None, "module": lambda name, **kw: names.append(name)}
+    exec((REPO / "firmware" / "manifest.py").read_text(), env)
+    assert names and all((REPO / "firmware" / n).is_file() for n in names)
+    assert BOARDS.is_dir()
