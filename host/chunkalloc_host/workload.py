@@ -3,11 +3,17 @@
 Either way it is MicroPython code that provides make_pool() -> ChunkAllocator
 and run(pool, seconds, tick=None), tick(pool) being called about every 100 ms
 with the GC heap unlocked (the interface of firmware/demo.py).
+
+On a board (not the unix port, which imports straight from firmware/) the insight
+module the command needs, and demo.py when the demo is the workload, are copied
+first; the core itself is installed by `chunkalloc deploy`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from . import FIRMWARE
 
 DEMO = "from demo import make_pool, run\n"
 
@@ -25,3 +31,14 @@ def workload_code(script: Path | None) -> str:
     if script is None:
         return DEMO
     return script.read_text() + "\n"
+
+
+def install(target, module: str, script: Path | None) -> None:
+    """Copy module (and the demo, if it is the workload) onto a board target."""
+    if not hasattr(target, "put"):  # the unix port reads firmware/ directly
+        return
+    files = [FIRMWARE / f"{module}.py"] + ([FIRMWARE / "demo.py"] if script is None else [])
+    done = target.put(files)
+    if done.returncode:
+        raise SystemExit(f"chunkalloc: could not copy {', '.join(f.name for f in files)}"
+                         f" to the board: {(done.stdout or '').strip()[-300:]}")
