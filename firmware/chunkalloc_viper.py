@@ -6,9 +6,11 @@
 # ImportError on CPython: chunkalloc then keeps the pure path.
 #
 # Viper ints are machine words: 64 bits on the unix port, 32 on boards. Words
-# are masked with FULL (0xFFFFFFFF, built from small constants so that no
-# constant is a big int on a 32-bit port), and the lowest set bit of a word is
-# found by halving rather than a table.
+# are masked with full = 0xFFFFFFFF, built at run time from 0xFFFF: the
+# compiler folds a constant expression, and a folded 0xFFFFFFFF is no small
+# int on a 32-bit port (nor in mpy-cross), so full would be an object and
+# viper would refuse the module. The lowest set bit of a word is found by
+# halving rather than a table.
 
 import micropython
 
@@ -16,7 +18,8 @@ import micropython
 @micropython.viper
 def next_bit(bits, nwords: int, pos: int, value: int) -> int:
     b = ptr32(bits)
-    full = (0xFFFF << 16) | 0xFFFF
+    full = 0xFFFF
+    full = (full << 16) | full
     total = nwords << 5
     if pos >= total:
         return total
@@ -51,7 +54,8 @@ def next_bit(bits, nwords: int, pos: int, value: int) -> int:
 @micropython.viper
 def run_end(bits, nwords: int, i: int) -> int:
     b = ptr32(bits)
-    full = (0xFFFF << 16) | 0xFFFF
+    full = 0xFFFF
+    full = (full << 16) | full
     total = nwords << 5
     j = i + 1
     if j >= total:
@@ -85,7 +89,8 @@ def run_end(bits, nwords: int, i: int) -> int:
 @micropython.viper
 def find(bits, nwords: int, k: int, first: int, step: int, hint: int, window: int) -> int:
     b = ptr32(bits)
-    full = (0xFFFF << 16) | 0xFFFF
+    full = 0xFFFF
+    full = (full << 16) | full
     total = nwords << 5
     best = -1
     best_len = total + 1
@@ -156,7 +161,8 @@ def find(bits, nwords: int, k: int, first: int, step: int, hint: int, window: in
 @micropython.viper
 def fill(bits, start: int, n: int, value: int):
     b = ptr32(bits)
-    full = (0xFFFF << 16) | 0xFFFF
+    full = 0xFFFF
+    full = (full << 16) | full
     end = start + n
     while start < end:
         w = start >> 5
