@@ -7,6 +7,8 @@
 # head bits follow them. Nothing here allocates on MicroPython: ints stay small
 # (bytes, not words) and loops are while loops.
 
+import sys
+
 try:
     import uctypes
 
@@ -144,3 +146,144 @@ def zero(heap, start, n):
 def offset_of(heap, view):
     """Byte offset of view's first byte from heap's first byte."""
     return address_of(view) - address_of(heap)
+
+
+# -- CPython: the same kernels at C speed ----------------------------------------
+# Host simulation and trace replay run the pure path on CPython, where a loop
+# over bytes costs ~50 ns a byte. There the scans hand the skipping of whole
+# bytes to re (a run of 0x00 or 0xFF bytes) and fill and copy use
+# slice assignment. Same
+# arguments, same results; PORTABLE keeps the versions above so that tests can
+# compare the two. MicroPython keeps the versions above: they allocate nothing.
+
+if sys.implementation.name != "micropython":
+    import re
+
+    PORTABLE = {"next_bit": next_bit, "run_end": run_end, "find": find, "fill": fill,
+                "copy": copy, "zero": zero}
+    # by the value sought: the bytes that hold no such bit (re runs a repeated
+    # literal as a tight C loop: ~0.6 ns a byte)
+    _SKIP = (re.compile(b"\xff*"), re.compile(b"\x00*"))
+
+    def next_bit(bits, nwords, pos, value):
+        """First used bit at index >= pos equal to value, or 32 * nwords."""
+        total = nwords << 5
+        if pos >= total:
+            return total
+        value = 1 if value else 0
+        flip = 0 if value else 0xFF
+        i = pos >> 3
+        x = ((bits[i] ^ flip) >> (pos & 7)) << (pos & 7)
+        if not x:
+            i = _SKIP[value].match(bits, i + 1, nwords << 2).end()
+            if i >= nwords << 2:
+                return total
+            x = bits[i] ^ flip
+        return (i << 3) + _LOWEST_BIT[x]
+
+    def run_end(bits, nwords, i):
+        """First chunk after head chunk i that is free or another head."""
+        total = nwords << 5
+        j = i + 1
+        if j >= total:
+            return total
+        head = nwords << 2
+        b = j >> 3
+        end = head
+        while b < end:  # 8 bytes (64 chunks) at a time
+            n = min(8, end - b)
+            used = int.from_bytes(bits[b:b + n], "little")
+            heads = int.from_bytes(bits[head + b:head + b + n], "little")
+            x = ((~used | heads) & ((1 << (n << 3)) - 1)) >> (j - (b << 3)) << (j - (b << 3))
+            if x:
+                return (b << 3) + (x & -x).bit_length() - 1
+            b += n
+            j = b << 3
+        return total
+
+    def find(bits, nwords, k, first, step, hint, window):
+        """Start of k free chunks at an index = first (mod step), or -1.
+
+        The portable find with next_bit written out inline (a call costs more
+        than the scan it makes)."""
+        total = nwords << 5
+        end = nwords << 2
+        skip_used = _SKIP[0].match
+        skip_free = _SKIP[1].match
+        lowest = _LOWEST_BIT
+        best = -1
+        best_len = total + 1
+        left = -1
+        wrapped = False
+        pos = hint
+        while True:
+            # s: the first free chunk at or after pos
+            s = total
+            if pos < total:
+                i = pos >> 3
+                x = ((bits[i] ^ 0xFF) >> (pos & 7)) << (pos & 7)
+                if not x:
+                    i = skip_used(bits, i + 1, end).end()
+                    x = bits[i] ^ 0xFF if i < end else 0
+                if x:
+                    s = (i << 3) + lowest[x]
+            if wrapped and s >= hint:
+                break
+            if s >= total:
+                if wrapped:
+                    break
+                wrapped = True
+                pos = 0
+                continue
+            # e: the first used chunk after s (the padding guarantees one)
+            i = s >> 3
+            x = (bits[i] >> (s & 7)) << (s & 7)
+            if not x:
+                i = skip_free(bits, i + 1, end).end()
+                x = bits[i] if i < end else 0
+            e = (i << 3) + lowest[x] if x else total
+            c = s + ((first - s) & (step - 1))
+            if c + k <= e:
+                if e - s < best_len:
+                    best = c
+                    best_len = e - s
+                    if best_len == k:
+                        return c
+                if left < 0:
+                    left = window
+            if left == 0:
+                return best
+            if left > 0:
+                left -= 1
+            pos = e
+        return best
+
+    def fill(bits, start, n, value):
+        """Set (value 1) or clear (value 0) n bits from bit start."""
+        if n <= 0:
+            return
+        end = start + n
+        lo = start >> 3
+        hi = (end - 1) >> 3
+        head_mask = (0xFF << (start & 7)) & 0xFF
+        tail_mask = 0xFF >> (7 - ((end - 1) & 7))
+        if lo == hi:
+            head_mask &= tail_mask
+        if value:
+            bits[lo] |= head_mask
+        else:
+            bits[lo] &= head_mask ^ 0xFF
+        if hi > lo:
+            if hi > lo + 1:
+                bits[lo + 1:hi] = (b"\xff" if value else b"\x00") * (hi - lo - 1)
+            if value:
+                bits[hi] |= tail_mask
+            else:
+                bits[hi] &= tail_mask ^ 0xFF
+
+    def copy(heap, dst, src, n):
+        """heap[dst:dst+n] = heap[src:src+n] for regions that do not overlap."""
+        heap[dst:dst + n] = heap[src:src + n]
+
+    def zero(heap, start, n):
+        heap[start:start + n] = bytes(n)
