@@ -12,6 +12,7 @@
 #   demo.run(demo.make_pool(), 1.0, tick) # tick(pool) ~every 100 ms, unlocked
 
 import chunkalloc
+import chunkalloc_map
 
 try:
     from micropython import heap_lock, heap_unlock
@@ -39,9 +40,9 @@ QUEUE = 40  # packets in flight at most
 TICK_MS = 100
 
 
-def make_pool(chunks=CHUNKS, chunk_size=CHUNK_SIZE):
+def make_pool(chunks=CHUNKS, chunk_size=CHUNK_SIZE, fast=True):
     return chunkalloc.ChunkAllocator(chunkalloc.heap(chunks, chunk_size),
-                                     chunkalloc.heap_bitmap(chunks), chunk_size)
+                                     chunkalloc.heap_bitmap(chunks), chunk_size, fast)
 
 
 class Pipeline:
@@ -154,27 +155,17 @@ def run(pool, seconds, tick=None):
     return p
 
 
-def print_map(pool):
-    """One character per chunk, 64 to a line: . free, h head, = tail."""
-    line = ""
-    for i in range(pool.chunks):
-        line += ".h="[pool.chunk_kind(i)]
-        if len(line) == 64 or i == pool.chunks - 1:
-            print("%05x: %s" % ((i - len(line) + 1) * pool.chunk_size, line))
-            line = ""
-
-
 def main(seconds=3):
     pool = make_pool()
     print("chunkalloc demo: %d chunks of %d B, %s path, heap locked for %s s"
           % (pool.chunks, pool.chunk_size, "viper" if pool.fast else "pure", seconds))
-    snapshot = []
+    shown = []
 
     def tick(pool):
-        if not snapshot and pool.usage() > 50:
-            snapshot.append(pool.stats())
+        if not shown and pool.usage() > 50:
+            shown.append(True)
             print("heap map mid-run (%d%% used):" % pool.usage())
-            print_map(pool)
+            chunkalloc_map.show(pool)
 
     p = run(pool, seconds, tick)
     pool.check()
@@ -185,10 +176,5 @@ def main(seconds=3):
           % (p.grown, p.moved, p.trimmed))
     print("%d pool operations in %s s, peak %d of %d chunks, 0 bytes from the GC heap"
           % (ops, seconds, p.peak, pool.chunks))
-    if snapshot:
-        s = snapshot[0]
-        print("mid-run stats: %d allocations, largest free run %d chunks, %d free runs,"
-              " fragmentation %.1f%%" % (s["allocations"], s["largest_free"],
-                                         s["free_runs"], s["fragmentation"]))
     print("after: %s, check() ok" % pool.stats())
     return p
