@@ -107,3 +107,12 @@ def test_trace_command_writes_nothing_when_the_workload_fails(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "ValueError: no pool" in err and "the workload failed" in err
     assert not out.exists()
+
+
+def test_a_written_file_gets_the_permissions_of_any_new_file(tmp_path):
+    import os
+
+    path = tracefile.write(tmp_path / "t.trace", tracefile.parse(GOOD))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Callable
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call write(temp_path), then rename temp_path over path. If write raises,
     path is untouched and the temporary file is removed."""
@@ -15,6 +21,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a new file would not be
         write(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
