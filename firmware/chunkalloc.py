@@ -110,6 +110,7 @@ class ChunkAllocator:
             self._shift += 1
         self._nwords = nwords
         self._base = chunkalloc_pure.address_of(heap) & _ADDRESS_BITS
+        self.best_fit = best_fit
         self._window = _BEST_FIT_GAPS if best_fit else 0
         self._hint = 0
         self.used = 0  # chunks in use
@@ -140,14 +141,17 @@ class ChunkAllocator:
         if align < 1 or align & (align - 1) or align > _ADDRESS_BITS:
             raise ValueError("align must be a power of two up to 2**30, got %d" % align)
 
+    def offset_of(self, handle):
+        """The heap offset a handle (an int offset or a memoryview) stands for."""
+        if isinstance(handle, int):
+            return handle
+        if _memoryview is not None and isinstance(handle, _memoryview):
+            return self._kernel.offset_of(self.heap, handle)
+        raise TypeError("handle must be an int offset or a memoryview")
+
     def _head(self, handle):
         """Chunk index of the live allocation handle (offset or memoryview)."""
-        if isinstance(handle, int):
-            offset = handle
-        elif _memoryview is not None and isinstance(handle, _memoryview):
-            offset = self._kernel.offset_of(self.heap, handle)
-        else:
-            raise TypeError("handle must be an int offset or a memoryview")
+        offset = self.offset_of(handle)
         i = offset >> self._shift
         if (offset < 0 or offset & (self.chunk_size - 1) or i >= self.chunks
                 or not self._bit(((self._nwords << 5) + i))):

@@ -68,13 +68,6 @@ class Recorder:
         r[i + 4] = result
         self.count += 1
 
-    def _offset(self, handle):
-        # the offset a free or realloc names, so the record can say which one
-        if isinstance(handle, int):
-            return handle
-        a = self.allocator
-        return a._kernel.offset_of(a.heap, handle)
-
     @property
     def used(self):
         return self.allocator.used
@@ -114,7 +107,7 @@ class Recorder:
 
     def free(self, handle):
         self.allocator.free(handle)  # checks handle first: a bad one logs nothing
-        self._log(FREE, self._offset(handle), 0, 0, 0)
+        self._log(FREE, self.allocator.offset_of(handle), 0, 0, 0)
 
     def realloc(self, offset, new_size, align=1):
         try:
