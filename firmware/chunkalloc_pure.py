@@ -189,17 +189,19 @@ if sys.implementation.name != "micropython":
             return total
         head = nwords << 2
         b = j >> 3
-        end = head
-        while b < end:  # 8 bytes (64 chunks) at a time
-            n = min(8, end - b)
-            used = int.from_bytes(bits[b:b + n], "little")
-            heads = int.from_bytes(bits[head + b:head + b + n], "little")
-            x = ((~used | heads) & ((1 << (n << 3)) - 1)) >> (j - (b << 3)) << (j - (b << 3))
-            if x:
-                return (b << 3) + (x & -x).bit_length() - 1
-            b += n
-            j = b << 3
-        return total
+        x = (((bits[b] ^ 0xFF) | bits[head + b]) >> (j & 7)) << (j & 7)
+        if not x and b + 1 < head:  # most runs end in the next byte
+            b += 1
+            x = (bits[b] ^ 0xFF) | bits[head + b]
+        if not x:
+            # the first byte with a free chunk, then the first head before it
+            start = b + 1
+            b = _SKIP[0].match(bits, start, head).end()
+            b = _SKIP[1].match(bits, head + start, head + b).end() - head
+            if b >= head:
+                return total
+            x = (bits[b] ^ 0xFF) | bits[head + b]
+        return (b << 3) + _LOWEST_BIT[x]
 
     def find(bits, nwords, k, first, step, hint, window):
         """Start of k free chunks at an index = first (mod step), or -1.
