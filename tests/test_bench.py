@@ -85,7 +85,9 @@ def test_terminal_table_has_a_row_per_timed_run_and_the_efficiency_lines(quick):
     timed = [r for r in report["results"] if r["workload"] != "efficiency"]
     rows = [line for line in text.splitlines()
             if line.split()[:1] and line.split()[0] in ("seed", "mcu", "realloc")]
+    free_rows = [line for line in text.splitlines() if line.split()[:1] == ["free"]]
     assert len(rows) == len(timed)
+    assert len(free_rows) == sum(1 for r in timed if r["free"]["n"])
 
 
 def test_ratios_are_taken_against_bytearray_of_the_same_workload_and_runtime():

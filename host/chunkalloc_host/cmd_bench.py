@@ -126,7 +126,8 @@ def ops_per_second(result: Result) -> float:
 
 
 def table(results: list[Result]) -> str:
-    """The terminal table: latencies in µs, ratios to bytearray(n)."""
+    """The terminal table: latencies in µs; ops/s over alloc (or realloc) and free
+    together; ratios of total time and of p99.9 alloc latency to bytearray(n)'s."""
     head = ("workload", "contender", "runtime", "op", "median", "mean", "p99", "p99.9", "max",
             "ops/s", "fails", "total ×ba", "p99.9 ×ba")
     rows = []
@@ -134,14 +135,20 @@ def table(results: list[Result]) -> str:
         if r["workload"] == "efficiency":
             continue
         op = main_op(r)
-        s = r[op]
         ratio = r.get("vs_bytearray", {})
+        s = r[op]
         rows.append((r["workload"], r["contender"], r["runtime"], op,
                      *(f"{s[k] / 1000:.2f}" for k in ("median", "mean", "p99", "p999", "max")),
                      f"{ops_per_second(r):,.0f}", str(r["failures"]),
                      *(f"{ratio[k]:.2f}" if ratio.get(k) else "-" for k in ("total", "p999"))))
+        s = r["free"]
+        if s["n"]:  # ops/s, failures and ratios are the run's: on the row above
+            rows.append(("", "", "", "free",
+                         *(f"{s[k] / 1000:.2f}" for k in ("median", "mean", "p99", "p999", "max")),
+                         "", "", "", ""))
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    lines = ["  ".join(str(x).rjust(w) for x, w in zip(line, widths)) for line in (head, *rows)]
+    lines = ["  ".join(str(x).rjust(w) for x, w in zip(line, widths)).rstrip()
+             for line in (head, *rows)]
     lines.insert(1, "  ".join("-" * w for w in widths))
     eff = [r for r in results if r["workload"] == "efficiency"]
     if eff:
