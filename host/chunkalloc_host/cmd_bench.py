@@ -150,6 +150,12 @@ def table(results: list[Result]) -> str:
     lines = ["  ".join(str(x).rjust(w) for x, w in zip(line, widths)).rstrip()
              for line in (head, *rows)]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    clocks = {}
+    for r in results:
+        if r["workload"] != "efficiency":
+            clocks.setdefault(r["runtime"], f"{r['clock']} ({r['clock_resolution_ns']} ns)")
+    lines.append("latencies in µs, each operation timed on its own with "
+                 + "; ".join(f"{clock} on {runtime}" for runtime, clock in clocks.items()))
     eff = [r for r in results if r["workload"] == "efficiency"]
     if eff:
         lines.append("")
