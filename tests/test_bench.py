@@ -16,7 +16,7 @@ import pytest
 
 from chunkalloc_host import cli
 from chunkalloc_host.cmd_bench import (BASELINE, CONTENDERS, CPYTHON_CONTENDERS, WORKLOADS,
-                                       add_ratios, parse)
+                                       add_ratios, median_run, parse)
 
 STATS = {"n", "median", "mean", "p99", "p999", "max", "total", "cdf"}
 PNGS = {"latency_seed.png": (800, 500), "latency_mcu.png": (800, 500),
@@ -100,11 +100,22 @@ def test_ratios_are_taken_against_bytearray_of_the_same_workload_and_runtime():
     assert results[0]["vs_bytearray"] == {"total": 0.5, "p999": 0.1}
 
 
+def test_repeated_runs_keep_the_one_of_median_total_time():
+    def result(total: float) -> dict:
+        return {"workload": "mcu", "alloc": {"total": total}, "free": {"total": 1.0}}
+
+    chosen = median_run([result(9.0), result(2.0), result(5.0)])
+    assert chosen["alloc"]["total"] == 5.0 and chosen["repeats"] == 3
+    efficiency = [{"workload": "efficiency", "efficiency": 86.0}] * 2
+    assert median_run(efficiency) is efficiency[0]
+
+
 def test_output_without_a_bench_line_is_an_error():
     with pytest.raises(ValueError, match="no BENCH line"):
         parse("Traceback (most recent call last):\nMemoryError\n")
 
 
-def test_bad_step_count_is_refused(tmp_path):
-    with pytest.raises(SystemExit, match="--steps"):
-        cli.main(["bench", "--steps", "0", "--out", str(tmp_path)])
+@pytest.mark.parametrize("option", ["--steps", "--pool-kib", "--repeat"])
+def test_counts_below_one_are_refused(tmp_path, option):
+    with pytest.raises(SystemExit, match=option):
+        cli.main(["bench", option, "0", "--out", str(tmp_path)])
