@@ -62,7 +62,8 @@ CONTENDERS = ("fast", "pure", "firstfit", "linked-list", "bytearray")
 WORKLOADS = ("seed", "mcu", "realloc", "efficiency")
 RESIZE_BUFFER_BYTES = 2048  # one resized buffer per 2 KiB of pool: 128 in 256 KiB
 EFFICIENCY_RUNS = 5
-CDF_POINTS = [j / 100 for j in range(100)] + [0.995, 0.999, 0.9999, 1.0]
+CDF_POINTS = ([j / 100 for j in range(100)] + [(990 + j) / 1000 for j in range(1, 10)]
+              + [0.9995, 0.9999, 1.0])  # the tail in detail: that is where GC pauses show
 
 
 def make(contender, pool_bytes):

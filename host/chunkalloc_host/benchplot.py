@@ -24,12 +24,18 @@ def latency_cdf(results: list[Result], workload: str, op: str, runtime: str,
             continue
         floor = r["clock_resolution_ns"] / 2
         clock = f"{r['clock']}, {r['clock_resolution_ns']} ns resolution"
-        points = r[op]["cdf"]
-        ax.step([max(ns, floor) / 1000 for _, ns in points], [p * 100 for p, _ in points],
+        points = [(p, ns) for p, ns in r[op]["cdf"] if 0 < p < 1]
+        ax.step([max(ns, floor) / 1000 for _, ns in points], [p for p, _ in points],
                 where="post", label=r["contender"])
     ax.set_xscale("log")
+    # logit: the median and the tail (p99, p99.9: GC pauses) both get room
+    ax.set_yscale("logit", nonpositive="clip")
+    ax.set_ylim(0.01, 0.9999)
+    ax.set_yticks([0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999])
+    ax.set_yticklabels(["1 %", "10 %", "50 %", "90 %", "99 %", "99.9 %", "99.99 %"])
+    ax.minorticks_off()
     ax.set_xlabel(f"{op} latency, µs (log scale; single calls timed with {clock})")
-    ax.set_ylabel("% of calls at or below")
+    ax.set_ylabel("share of calls at or below (logit scale)")
     ax.set_title(f"{op} latency CDF: workload {workload!r} on {runtime}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right")
