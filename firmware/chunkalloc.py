@@ -41,7 +41,9 @@ import chunkalloc_pure
 
 try:
     import chunkalloc_viper
-except (ImportError, SyntaxError):  # CPython, or a port without a native emitter
+except (ImportError, SyntaxError, TypeError):
+    # CPython; a port without a native emitter (SyntaxError); viper code the
+    # port's compiler rejects (ViperTypeError, a TypeError): the pure path serves
     chunkalloc_viper = None
 
 try:
