@@ -10,13 +10,15 @@ import contextlib
 import io
 import json
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from chunkalloc_host import cli
-from chunkalloc_host.cmd_bench import (BASELINE, CONTENDERS, CPYTHON_CONTENDERS, WORKLOADS,
-                                       add_ratios, median_run, parse)
+from chunkalloc_host import FIRMWARE
+from chunkalloc_host.cmd_bench import (BASELINE, CONTENDERS, CPYTHON_CONTENDERS, FILES, WORKLOADS,
+                                       add_ratios, install, median_run, parse)
 
 STATS = {"n", "median", "mean", "p99", "p999", "max", "total", "cdf"}
 PNGS = {"latency_seed.png": (800, 500), "latency_mcu.png": (800, 500),
@@ -108,6 +110,20 @@ def test_repeated_runs_keep_the_one_of_median_total_time():
     assert chosen["alloc"]["total"] == 5.0 and chosen["repeats"] == 3
     efficiency = [{"workload": "efficiency", "efficiency": 86.0}] * 2
     assert median_run(efficiency) is efficiency[0]
+
+
+def test_on_a_board_the_benchmark_modules_are_copied_first():
+    class Board:
+        copied: list = []
+
+        def put(self, paths):
+            self.copied += paths
+            return subprocess.CompletedProcess([], 0, "")
+
+    board = Board()
+    install(board)
+    assert board.copied == [FIRMWARE / name for name in FILES]
+    assert all(path.exists() for path in board.copied)
 
 
 def test_output_without_a_bench_line_is_an_error():

@@ -33,6 +33,7 @@ CONTENDERS = ("fast", "pure", "firstfit", "linked-list", "bytearray")
 CPYTHON_CONTENDERS = ("pure", "bytearray")  # on the MCU mix
 BASELINE = "bytearray"
 PREFIX = "BENCH "
+FILES = ("bench.py", "bench_workloads.py", "bench_linked.py")  # beside the deployed core
 
 Result = dict[str, Any]
 
@@ -80,6 +81,17 @@ def parse(output: str) -> Result:
         if line.startswith(PREFIX):
             return json.loads(line[len(PREFIX):])
     raise ValueError("no BENCH line in the output")
+
+
+def install(target: Any) -> None:
+    """Copy the benchmark modules onto a board target (the unix port reads firmware/
+    directly); the core itself is installed by `chunkalloc deploy`."""
+    if not hasattr(target, "put"):
+        return
+    done = target.put([FIRMWARE / name for name in FILES])
+    if done.returncode:
+        raise SystemExit("chunkalloc bench: could not copy the benchmark to the board: "
+                         f"{(done.stdout or '').strip()[-300:]}")
 
 
 def run_job(job: Job, target: Any, code: str) -> Result:
@@ -191,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     target = open_target(args.board, args.port)
+    install(target)
     started = time.monotonic()
     todo = [job for _ in range(args.repeat) for job in jobs(args.cpython)]  # interleaved
     runs: dict[Job, list[Result]] = {}
