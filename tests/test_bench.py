@@ -114,9 +114,10 @@ def test_repeated_runs_keep_the_one_of_median_total_time():
 
 def test_on_a_board_the_benchmark_modules_are_copied_first():
     class Board:
-        copied: list = []
+        def __init__(self) -> None:
+            self.copied: list[Path] = []
 
-        def put(self, paths):
+        def put(self, paths: list[Path]) -> subprocess.CompletedProcess:
             self.copied += paths
             return subprocess.CompletedProcess([], 0, "")
 
