@@ -37,6 +37,8 @@ GC heap, so they work under micropython.heap_lock() and in hard IRQs; bad
 input raises ValueError or TypeError with a message and changes nothing.
 """
 
+from array import array
+
 import chunkalloc_pure
 
 try:
@@ -53,6 +55,16 @@ except NameError:  # MicroPython builds without memoryview (micro:bit 1.9)
 
 _BEST_FIT_GAPS = 8  # gaps compared with the first fit when best_fit is on
 _ADDRESS_BITS = 0x3FFFFFFF  # addresses kept mod 2**30: a small int on every port
+
+# ChunkAllocator._state, an array('i') shared with the kernels' alloc/release
+_NWORDS = 0  # 32-bit words in each row of the bitmap
+_SHIFT = 1  # log2(chunk_size)
+_BASE = 2  # the heap's address mod 2**30
+_HINT = 3  # where the next search starts
+_WINDOW = 4  # gaps compared with the first fit (0: best-fit off)
+_USED = 5  # chunks in use
+_ALLOCATIONS = 6  # live allocations
+_CHUNKS = 7
 
 
 def _words(chunks):
@@ -96,6 +108,8 @@ class ChunkAllocator:
         _check_geometry(len(heap), chunk_size)
         if not isinstance(bitmap, bytearray):
             raise TypeError("bitmap must be a bytearray (see heap_bitmap())")
+        if len(heap) > _ADDRESS_BITS:
+            raise ValueError("heap of %d bytes: at most 2**30 - 1" % len(heap))
         chunks = len(heap) // chunk_size
         nwords = _words(chunks)
         if len(bitmap) < nwords << 3:
@@ -107,21 +121,29 @@ class ChunkAllocator:
         self._kernel = chunkalloc_viper if fast and chunkalloc_viper else chunkalloc_pure
         self.chunk_size = chunk_size
         self.chunks = chunks
-        self._shift = 0
-        while 1 << self._shift < chunk_size:
-            self._shift += 1
-        self._nwords = nwords
-        self._base = chunkalloc_pure.address_of(heap) & _ADDRESS_BITS
         self.best_fit = best_fit
-        self._window = _BEST_FIT_GAPS if best_fit else 0
-        self._hint = 0
-        self.used = 0  # chunks in use
-        self.allocations = 0  # live allocations
+        shift = 0
+        while 1 << shift < chunk_size:
+            shift += 1
+        # All that alloc and free read or change, in one array of ints that a
+        # single kernel call updates (slots _NWORDS .. _CHUNKS)
+        self._state = array("i", [nwords, shift, chunkalloc_pure.address_of(heap) & _ADDRESS_BITS,
+                                  0, _BEST_FIT_GAPS if best_fit else 0, 0, 0, chunks])
         fill = self._kernel.fill
         total = nwords << 5
         fill(bitmap, 0, len(bitmap) << 3, 0)
         fill(bitmap, chunks, total - chunks, 1)  # padding: used ...
         fill(bitmap, total + chunks, total - chunks, 1)  # ... and head
+
+    @property
+    def used(self):
+        """Chunks in use."""
+        return self._state[_USED]
+
+    @property
+    def allocations(self):
+        """Live allocations."""
+        return self._state[_ALLOCATIONS]
 
     @property
     def fast(self):
@@ -135,13 +157,13 @@ class ChunkAllocator:
             raise TypeError("size must be an int")
         if size < 1:
             raise ValueError("size must be >= 1, got %d" % size)
-        return (size + self.chunk_size - 1) >> self._shift
+        return (size + self.chunk_size - 1) // self.chunk_size
 
     def _check_align(self, align):
         if not isinstance(align, int):
             raise TypeError("align must be an int")
         if align < 1 or align & (align - 1) or align > _ADDRESS_BITS:
-            raise ValueError("align must be a power of two up to 2**30, got %d" % align)
+            raise ValueError("align must be a power of two up to 2**29, got %d" % align)
 
     def offset_of(self, handle):
         """The heap offset a handle (an int offset or a memoryview) stands for."""
@@ -154,57 +176,33 @@ class ChunkAllocator:
     def _head(self, handle):
         """Chunk index of the live allocation handle (offset or memoryview)."""
         offset = self.offset_of(handle)
-        i = offset >> self._shift
-        if (offset < 0 or offset & (self.chunk_size - 1) or i >= self.chunks
-                or not self._bit(((self._nwords << 5) + i))):
+        i = offset // self.chunk_size
+        if (offset < 0 or offset % self.chunk_size or i >= self.chunks
+                or not self._bit(((self._state[_NWORDS] << 5) + i))):
             raise ValueError("%d is not the offset of a live allocation" % offset)
         return i
 
     def _bit(self, j):
         return (self._bits[j >> 3] >> (j & 7)) & 1
 
-    # -- search --------------------------------------------------------------
-
-    def _find(self, k, align):
-        """Start chunk of k free chunks at an address aligned to align, or -1."""
-        cs = self.chunk_size
-        if self._base & (min(align, cs) - 1):
-            return -1  # the heap itself is too badly aligned for this
-        step = align >> self._shift if align > cs else 1
-        first = ((-self._base) & (align - 1)) >> self._shift
-        hint = self._hint if self._hint < self.chunks else 0
-        return self._kernel.find(self._bits, self._nwords, k, first, step, hint, self._window)
-
-    def _claim(self, i, k):
-        fill = self._kernel.fill
-        fill(self._bits, i, k, 1)
-        fill(self._bits, (self._nwords << 5) + i, 1, 1)
-        self.used += k
-        self.allocations += 1
-        self._hint = i + k
-
-    def _release(self, i, k):
-        fill = self._kernel.fill
-        fill(self._bits, i, k, 0)
-        fill(self._bits, (self._nwords << 5) + i, 1, 0)
-        self.used -= k
-        self.allocations -= 1
-        self._hint = i
-
     def _run(self, i):
-        return self._kernel.run_end(self._bits, self._nwords, i) - i
+        return self._kernel.run_end(self._bits, self._state[_NWORDS], i) - i
 
     # -- the interface ---------------------------------------------------------
 
     def try_alloc(self, size, align=1):
         """Offset of a new allocation, or -1 when there is no room."""
-        k = self._chunks_for(size)
+        try:
+            # the bounds keep viper's conversion to a machine word exact
+            if 0 < size <= _ADDRESS_BITS and 0 < align <= _ADDRESS_BITS:
+                offset = self._kernel.alloc(self._bits, self._state, size, align)
+                if offset != -2:
+                    return offset
+        except TypeError:  # not ints: the checks below say which
+            pass
+        self._chunks_for(size)
         self._check_align(align)
-        i = self._find(k, align)
-        if i < 0:
-            return -1
-        self._claim(i, k)
-        return i << self._shift
+        return -1  # valid, but larger than any heap
 
     def alloc(self, size, align=1):
         """Offset of a new allocation of size bytes; MemoryError if no room."""
@@ -220,8 +218,14 @@ class ChunkAllocator:
 
     def free(self, handle):
         """Free the allocation at handle (an offset, or a view from alloc_view/view)."""
-        i = self._head(handle)
-        self._release(i, self._run(i))
+        try:
+            if 0 <= handle <= _ADDRESS_BITS and self._kernel.release(
+                    self._bits, self._state, handle) > 0:
+                return
+        except TypeError:  # a memoryview, or no handle at all
+            pass
+        i = self._head(handle)  # raises for anything but a live view
+        self._kernel.release(self._bits, self._state, i * self.chunk_size)
 
     def realloc(self, offset, new_size, align=1):
         """Resize in place when possible, else move (and copy); new offset.
@@ -230,33 +234,35 @@ class ChunkAllocator:
         i = self._head(offset)
         k = self._chunks_for(new_size)
         self._check_align(align)
+        offset = i * self.chunk_size  # also when given a view
         old = self._run(i)
-        if not ((self._base & (align - 1)) + offset) & (align - 1):
+        state = self._state
+        if not ((state[_BASE] & (align - 1)) + offset) & (align - 1):
             fill = self._kernel.fill
             if k <= old:  # shrink: free the tail
                 fill(self._bits, i + k, old - k, 0)
-                self.used -= old - k
+                state[_USED] -= old - k
                 if k < old:
-                    self._hint = i + k  # like free(): try the hole first
+                    state[_HINT] = i + k  # like free(): try the hole first
                 return offset
-            if self._kernel.next_bit(self._bits, self._nwords, i + old, 1) >= i + k:
+            if self._kernel.next_bit(self._bits, state[_NWORDS], i + old, 1) >= i + k:
                 fill(self._bits, i + old, k - old, 1)  # grow into free chunks
-                self.used += k - old
+                state[_USED] += k - old
                 return offset
-        j = self._find(k, align)
-        if j < 0:
+        new = self.try_alloc(new_size, align)
+        if new < 0:
             raise MemoryError("chunkalloc: no room to move %d bytes aligned to %d"
                               % (new_size, align))
-        self._claim(j, k)
-        self._kernel.copy(self.heap, j << self._shift, offset, min(k, old) << self._shift)
-        self._release(i, old)
-        self._hint = j + k
-        return j << self._shift
+        hint = state[_HINT]
+        self._kernel.copy(self.heap, new, offset, min(k, old) * self.chunk_size)
+        self._kernel.release(self._bits, state, offset)
+        state[_HINT] = hint  # after the moved run, not at the hole it left
+        return new
 
     def size_of(self, offset):
         """Capacity in bytes of the allocation at offset (whole chunks)."""
         i = self._head(offset)
-        return self._run(i) << self._shift
+        return self._run(i) * self.chunk_size
 
     def address(self, offset):
         """Machine address of heap[offset] (for DMA registers and the like)."""
@@ -292,17 +298,17 @@ class ChunkAllocator:
             raise ValueError("chunk %d outside 0..%d" % (i, self.chunks - 1))
         if not self._bit(i):
             return 0
-        return 1 if self._bit((self._nwords << 5) + i) else 2
+        return 1 if self._bit((self._state[_NWORDS] << 5) + i) else 2
 
     def gaps(self):
         """Yield (start chunk, length) of every run of free chunks."""
         next_bit = self._kernel.next_bit
         pos = 0
         while True:
-            s = next_bit(self._bits, self._nwords, pos, 0)
+            s = next_bit(self._bits, self._state[_NWORDS], pos, 0)
             if s >= self.chunks:
                 return
-            pos = next_bit(self._bits, self._nwords, s, 1)
+            pos = next_bit(self._bits, self._state[_NWORDS], s, 1)
             yield s, pos - s
 
     def stats(self):
@@ -325,7 +331,7 @@ class ChunkAllocator:
 
     def check(self):
         """Raise RuntimeError if the bookkeeping is inconsistent; else None."""
-        total = self._nwords << 5
+        total = self._state[_NWORDS] << 5
         used = heads = 0
         prev_used = 0
         j = 0

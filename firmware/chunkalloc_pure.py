@@ -289,3 +289,51 @@ if sys.implementation.name != "micropython":
 
     def zero(heap, start, n):
         heap[start:start + n] = bytes(n)
+
+
+# -- whole operations, one call each --------------------------------------------
+# state is the allocator's array of ints (see chunkalloc.py): one call does a
+# whole try_alloc or free, because from Python each call and each attribute
+# update costs more than the bitmap work itself.
+
+
+def alloc(bits, state, size, align):
+    """try_alloc: offset, -1 when no room, -2 when size or align is invalid."""
+    if size < 1 or align < 1 or align & (align - 1) or align > 0x3FFFFFFF:
+        return -2
+    nwords = state[0]
+    shift = state[1]
+    base = state[2]
+    cs = 1 << shift
+    if base & (min(align, cs) - 1):
+        return -1  # the heap itself is too badly aligned for this
+    step = align >> shift if align > cs else 1
+    k = (size + cs - 1) >> shift
+    i = find(bits, nwords, k, ((-base) & (align - 1)) >> shift, step, state[3], state[4])
+    if i < 0:
+        return -1
+    fill(bits, i, k, 1)
+    fill(bits, (nwords << 5) + i, 1, 1)
+    state[3] = i + k if i + k < state[7] else 0
+    state[5] += k
+    state[6] += 1
+    return i << shift
+
+
+def release(bits, state, offset):
+    """free: chunks freed, or -1 when offset starts no live allocation."""
+    nwords = state[0]
+    shift = state[1]
+    i = offset >> shift
+    if offset < 0 or offset & ((1 << shift) - 1) or i >= state[7]:
+        return -1
+    h = (nwords << 5) + i
+    if not (bits[h >> 3] >> (h & 7)) & 1:
+        return -1
+    k = run_end(bits, nwords, i) - i
+    fill(bits, i, k, 0)
+    fill(bits, h, 1, 0)
+    state[3] = i
+    state[5] -= k
+    state[6] -= 1
+    return k

@@ -218,3 +218,61 @@ def zero(heap, start: int, n: int):
 @micropython.viper
 def offset_of(heap, view) -> int:
     return int(ptr8(view)) - int(ptr8(heap))
+
+
+# -- whole operations, one call each (see chunkalloc_pure.py) -------------------
+
+
+@micropython.viper
+def alloc(bits, state, size: int, align: int) -> int:
+    s = ptr32(state)
+    if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > 0x3FFFFFFF:
+        return -2
+    nwords = s[0]
+    shift = s[1]
+    base = s[2]
+    cs = 1 << shift
+    low = align
+    if low > cs:
+        low = cs
+    if (base & (low - 1)) != 0:
+        return -1  # the heap itself is too badly aligned for this
+    step = 1
+    if align > cs:
+        step = align >> shift
+    k = (size + cs - 1) >> shift
+    i = int(find(bits, nwords, k, ((0 - base) & (align - 1)) >> shift, step, s[3], s[4]))
+    if i < 0:
+        return -1
+    fill(bits, i, k, 1)
+    h = (nwords << 5) + i
+    b = ptr32(bits)
+    b[h >> 5] = b[h >> 5] | (1 << (h & 31))
+    hint = i + k
+    if hint >= s[7]:
+        hint = 0
+    s[3] = hint
+    s[5] = s[5] + k
+    s[6] = s[6] + 1
+    return i << shift
+
+
+@micropython.viper
+def release(bits, state, offset: int) -> int:
+    s = ptr32(state)
+    nwords = s[0]
+    shift = s[1]
+    i = offset >> shift
+    if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= s[7]:
+        return -1
+    h = (nwords << 5) + i
+    b = ptr32(bits)
+    if ((b[h >> 5] >> (h & 31)) & 1) == 0:
+        return -1
+    k = int(run_end(bits, nwords, i)) - i
+    fill(bits, i, k, 0)
+    b[h >> 5] = b[h >> 5] ^ (1 << (h & 31))
+    s[3] = i
+    s[5] = s[5] - k
+    s[6] = s[6] - 1
+    return k

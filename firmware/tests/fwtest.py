@@ -78,7 +78,7 @@ class Rng:
 
 def state(a):
     """Everything observable about an allocator's bookkeeping."""
-    return (bytes(a._bits), a.used, a.allocations, a._hint)
+    return (bytes(a._bits), tuple(a._state))
 
 
 def fill_pattern(a, offset, size, seed):
