@@ -25,7 +25,8 @@ HELP = "install chunkalloc on a board with mpremote, after checking firmware and
 
 PROBE = ("import sys, gc\ngc.collect()\nv = sys.implementation.version\n"
          "print('PROBE', v[0], v[1], v[2], getattr(sys.implementation, '_mpy', -1), gc.mem_free())")
-VERIFY = "import chunkalloc\nimport gc\ngc.collect()\nimport chunkpool\nprint('VERIFIED', chunkpool.POOL.chunks)"
+VERIFY = ["import gc\nimport chunkalloc\ngc.collect()",
+          "import chunkpool\nprint('VERIFIED', chunkpool.POOL.chunks)"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def deploy(target, board: Board, files: list[Path], chunks: int, chunk_size: int
         if wrong:
             raise TargetError(f"after copying, these files are missing or the wrong size: {', '.join(wrong)} "
                               "(did the board reset?)")
-        checked = target.run(VERIFY, capture=True, timeout=60)
+        checked = target.run_steps(VERIFY, timeout=60)
         if "VERIFIED" not in checked.stdout:
             raise TargetError(f"chunkalloc does not import on the board: {checked.stdout.strip()[-300:]}")
     except (TargetError, OSError) as exc:

@@ -3,6 +3,8 @@
 On the unix port, firmware/runtests.py runs every firmware test module on the viper and
 the pure path. On a board, chunkalloc is deployed first, then each test module is copied
 with the runner, run, and removed again (one at a time: small boards have little room).
+On a source-only board (the micro:bit) each test runs alone with just the code it
+reaches (microbit_tests.py), on the pure path.
 Each test's PASS/FAIL/SKIP line is printed on the host; the exit status is non-zero if
 any test failed or could not run.
 """
@@ -16,6 +18,7 @@ from . import FIRMWARE, REPO
 from .boards import load_board
 from .cmd_build import BuildError, build
 from .cmd_deploy import deploy
+from .microbit_tests import Runner, cases
 from .target import TargetError, UnixTarget, add_target_arguments, open_target
 
 HELP = "run the firmware tests on a target and report each test's result"
@@ -56,6 +59,26 @@ def run_board(target, board, modules: list[str], paths: list[str], timeout: floa
     return 1 if failed else 0
 
 
+def run_source_board(target, modules: list[str], timeout: float) -> int:
+    """Each test alone with the code it reaches (see microbit_tests.py); the pure path only."""
+    runner = Runner(target)
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    try:
+        for name in modules:
+            for case in cases(name):
+                result, detail = runner.run(case, timeout)
+                counts[result] += 1
+                if result == "FAIL":
+                    print(f"FAIL {case.label}")
+                    print("\n".join("  " + line for line in detail.splitlines()))
+                else:
+                    print(f"{result} {case.label} {detail}".rstrip())
+    finally:
+        runner.clean()
+    print(f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
+    return 1 if counts["FAIL"] else 0
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     parser.add_argument("modules", nargs="*", help="test modules to run (default: all)")
@@ -71,8 +94,10 @@ def run(args: argparse.Namespace) -> int:
         if args.board == "unix" and args.port is None:
             return run_unix(modules, args.timeout)
         board = load_board(args.board)
-        paths = ["fast", "pure"] if board.arch is not None else ["pure"]
-        return run_board(open_target(board.name, args.port), board, modules, paths, args.timeout)
+        target = open_target(board.name, args.port)
+        if board.arch is None:
+            return run_source_board(target, modules, min(args.timeout, 120.0))
+        return run_board(target, board, modules, ["fast", "pure"], args.timeout)
     except (ValueError, BuildError, TargetError) as exc:
         print(f"chunkalloc test: {exc}", file=sys.stderr)
         return 1

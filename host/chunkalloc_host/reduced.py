@@ -1,16 +1,21 @@
 """The reduced core for boards that compile source on a tiny heap (the micro:bit).
 
-Generated at build time from firmware/chunkalloc.py and chunkalloc_pure.py, never kept
-as a second copy. The micro:bit (MicroPython 1.9.2, ~9 KB heap, 15 KB of flash files)
-cannot load .mpy files and compiles a module in one piece, so the reduced core:
+Generated from firmware/chunkalloc.py and chunkalloc_pure.py, never kept as a second
+copy. The micro:bit (MicroPython 1.9.2: ~9 KB heap, 1.8 KB stack, 15 KB of files, no
+.mpy loading) compiles each module whole, and the bytecode of the complete core is about
+as large as its heap. So the reduced core:
 
-- drops docstrings and comments and indents by one space (smaller files, smaller parse);
-- leaves out the names in OMIT: what needs memoryview, threads or IRQs there, and the
-  methods whose bytecode would not leave room to run anything (see OMIT's comments);
-- turns @property methods (1.9.2 has no `property`) into attributes set by __init__;
-- splits ChunkAllocator's methods over small modules chunkalloc_1.py, chunkalloc_2.py ...
-  (mixins it inherits from), so that no single module needs more heap to compile than
-  the board has. chunkalloc_0.py holds the module-level code; chunkalloc.py re-exports it.
+- drops docstrings, comments and CPython-only blocks (`if sys.implementation.name !=
+  "micropython":`) and indents by one space;
+- keeps only the functions and methods reachable by name from what is asked for
+  (`keep`), leaving out the rest; the build keeps BUILD_KEEP;
+- turns @property methods (1.9.2 has no `property`) into branches of one __getattr__;
+- splits ChunkAllocator's methods over small files chunkalloc_1.py, ... so that no piece
+  needs more heap to compile than the board has; chunkalloc_0.py holds the module-level
+  code and an empty class, then compiles each file with exec() and sets its functions
+  on the class, collecting garbage in between; chunkalloc.py imports the pure kernels
+  first and re-exports chunkalloc_0. (Mixin modules cost a module, a class
+  and a globals dict each: ~1 KB more in all, which the board does not have.)
 """
 
 from __future__ import annotations
@@ -20,21 +25,44 @@ import ast
 from . import FIRMWARE
 
 CLASS = "ChunkAllocator"
-OMIT = {
-    # need memoryview, _thread or machine IRQs, which the micro:bit firmware lacks
-    "LockedChunkAllocator", "view", "alloc_view", "offset_of",
-    # left out for heap: with them the core's bytecode fills the 9 KB heap
-    "realloc", "alloc_zeroed", "copy", "zero", "chunk_kind", "usage", "stats", "gaps", "check",
-}
-PART_BUDGET = 1000  # bytes of reduced source per module: compiles in the micro:bit's heap
+# What `chunkalloc build --board microbit` keeps: allocate, free, sizes, addresses and the
+# counters, which leaves about 2 KB of the micro:bit's heap for the program. Left out:
+# realloc, alloc_zeroed, check, stats, gaps, usage, chunk_kind, views (no memoryview) and
+# LockedChunkAllocator (no threads).
+BUILD_KEEP = {"heap", "heap_bitmap", CLASS, "try_alloc", "alloc", "free", "size_of", "address"}
+ALWAYS = {"__init__"}
+PART_BUDGET = 1000  # bytes of reduced source per file of methods
+# Compiles a file of methods with this module's globals and puts them on the class: no
+# module, class or globals dict per file (each costs the micro:bit ~100 bytes or more).
+METHOD_LOADER = """\
+try:
+ _dir = __file__[:__file__.rfind('/') + 1]
+except NameError:
+ _dir = ''
+def _methods(name):
+ f = open(_dir + name)
+ code = f.read()
+ f.close()
+ found = {}
+ exec(code, globals(), found)
+ for k in found:
+  setattr(%s, k, found[k])
+""" % CLASS
+
+
+def _cpython_only(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and \
+        ast.unparse(node.test).replace('"', "'") == "sys.implementation.name != 'micropython'"
 
 
 def _strip(body: list[ast.stmt], omit: set[str]) -> list[ast.stmt]:
-    """body without docstrings and without definitions named in omit, recursively."""
+    """body without docstrings, CPython-only blocks and definitions named in omit."""
     out = []
     for node in body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
                 and isinstance(node.value.value, str):
+            continue
+        if _cpython_only(node):
             continue
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in omit:
             continue
@@ -57,6 +85,55 @@ def _source(nodes: list[ast.stmt]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def uses(node: ast.AST) -> set[str]:
+    """Every attribute name node mentions, and every name it does not bind itself."""
+    names, local, attributes = set(), set(), set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            (local if isinstance(sub.ctx, ast.Store) else names).add(sub.id)
+        elif isinstance(sub, ast.arg):
+            local.add(sub.arg)
+        elif isinstance(sub, ast.Attribute):
+            attributes.add(sub.attr)
+    if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+        names -= local
+    return names | attributes
+
+
+def definitions(body: list[ast.stmt]) -> dict[str, list[ast.AST]]:
+    """Functions and classes by name: top-level ones, those in try/if blocks, and methods."""
+    found: dict[str, list[ast.AST]] = {}
+    for node in body:
+        for sub in ast.walk(node):
+            if isinstance(sub, (ast.FunctionDef, ast.ClassDef)):
+                found.setdefault(sub.name, []).append(sub)
+    return found
+
+
+def reachable(roots: set[str], bodies: list[list[ast.stmt]]) -> set[str]:
+    """The definitions in bodies reachable by name from roots and from module-level code."""
+    defs: dict[str, list[ast.AST]] = {}
+    todo = set(roots) | ALWAYS
+    for body in bodies:
+        for name, nodes in definitions(body).items():
+            defs.setdefault(name, []).extend(nodes)
+        for node in body:
+            if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                todo |= uses(node)
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        for node in defs[name]:
+            if isinstance(node, ast.ClassDef):  # a class's bases and decorators, not its methods
+                todo |= set().union(*(uses(b) for b in node.bases + node.decorator_list))
+            else:
+                todo |= uses(node)
+    return seen
+
+
 def _defined(nodes: list[ast.stmt]) -> set[str]:
     """Names bound at module level by nodes (also inside try/except)."""
     names = set()
@@ -72,30 +149,41 @@ def _defined(nodes: list[ast.stmt]) -> set[str]:
     return names
 
 
-def _properties_to_attributes(cls: ast.ClassDef) -> None:
-    init = next(m for m in cls.body if isinstance(m, ast.FunctionDef) and m.name == "__init__")
+def _properties_to_getattr(cls: ast.ClassDef) -> None:
+    """Replace @property methods by one __getattr__ that computes them on each read
+    (it runs only when normal lookup fails, as it does for these names)."""
+    branches = []
     for method in list(cls.body):
         decorators = getattr(method, "decorator_list", [])
         if any(isinstance(d, ast.Name) and d.id == "property" for d in decorators):
-            body = method.body[-1]
-            if len(method.body) != 1 or not isinstance(body, ast.Return):
-                raise ValueError(f"property {method.name} is not a single return: cannot reduce it")
             cls.body.remove(method)
-            target = ast.Attribute(value=ast.Name(id="self", ctx=ast.Load()), attr=method.name,
-                                   ctx=ast.Store())
-            init.body.append(ast.Assign(targets=[target], value=body.value, lineno=0))
+            branches.append(f"if name == {method.name!r}:\n" + _indent(_source(method.body)))
+    if branches:
+        source = "def __getattr__(self, name):\n" + _indent("".join(branches) + "raise AttributeError(name)\n")
+        cls.body.append(ast.parse(source).body[0])
 
 
-def reduce_module(source: str, omit: set[str] = OMIT) -> str:
-    """A module's source without docstrings, comments and the names in omit."""
-    return _source(_strip(ast.parse(source).body, omit))
+def _indent(text: str) -> str:
+    return "".join(" " + line + "\n" for line in text.splitlines())
 
 
-def reduced_core(core: str, omit: set[str] = OMIT, budget: int = PART_BUDGET) -> dict[str, str]:
-    """{file name: source} of the reduced chunkalloc, split into small modules."""
-    body = _strip(ast.parse(core).body, omit)
+def reduce_module(source: str, keep: set[str]) -> str:
+    """A module's source with only the definitions reachable from keep."""
+    body = _strip(ast.parse(source).body, set())
+    omit = set(definitions(body)) - reachable(keep, [body])
+    return _source(_strip(body, omit))
+
+
+def reduced_core(core: str, pure: str, keep: set[str] = BUILD_KEEP,
+                 budget: int = PART_BUDGET) -> dict[str, str]:
+    """{file name: source} of the reduced chunkalloc and chunkalloc_pure."""
+    core_body = _strip(ast.parse(core).body, set())
+    pure_body = _strip(ast.parse(pure).body, set())
+    live = reachable(keep, [core_body, pure_body])
+    omit = (set(definitions(core_body)) | set(definitions(pure_body))) - live
+    body = _strip(core_body, omit)
     cls = next(n for n in body if isinstance(n, ast.ClassDef) and n.name == CLASS)
-    _properties_to_attributes(cls)
+    _properties_to_getattr(cls)
     body.remove(cls)
     top = _defined(body)
     parts: list[list[ast.stmt]] = [[]]
@@ -107,28 +195,24 @@ def reduced_core(core: str, omit: set[str] = OMIT, budget: int = PART_BUDGET) ->
             size = 0
         parts[-1].append(method)
         size += n
-    files = {"chunkalloc_0.py": _source(body)}
-    bases = []
+    files = {"chunkalloc_pure.py": _source(_strip(pure_body, omit))}
+    loader = []
     for number, methods in enumerate(parts, 1):
-        base = f"_Part{number}"
-        used = sorted({n.id for m in methods for n in ast.walk(m) if isinstance(n, ast.Name)} & top)
-        head = f"from chunkalloc_0 import {', '.join(used)}\n" if used else ""
-        mixin = ast.ClassDef(name=base, bases=[], keywords=[], body=methods, decorator_list=[])
-        files[f"chunkalloc_{number}.py"] = head + _source([mixin])
-        bases.append((f"chunkalloc_{number}", base))
-    # imports first, one level deep: each nested import compiles on the board's 1.8 KB stack
-    hoisted = [_source([n]).strip() for n in body if isinstance(n, ast.Import)]
-    lines = ["# Generated by `chunkalloc build`: the reduced core (see chunkalloc_host/reduced.py)"]
-    lines += ["import gc"] + hoisted + ["from chunkalloc_0 import " + ", ".join(sorted(top))]
-    for module, base in bases:  # collect between compiles: the heap is too small to fragment
-        lines += ["gc.collect()", f"from {module} import {base}"]
-    lines += [f"class {CLASS}({', '.join(base for _, base in bases)}):", " pass"]
-    files["chunkalloc.py"] = "\n".join(lines) + "\n"
+        files[f"chunkalloc_{number}.py"] = _source(methods)
+        loader += ["gc.collect()", f"_methods('chunkalloc_{number}.py')"]
+    cls.body = [ast.Pass()]
+    files["chunkalloc_0.py"] = _source(body + [cls]) + METHOD_LOADER
+    # chunkalloc.py stays small: a module's own bytecode is alive while it runs, so the
+    # methods are compiled from here, once chunkalloc_0 has finished
+    lines = ["# Generated by `chunkalloc build`: the reduced core (see chunkalloc_host/reduced.py)",
+             "import gc"]
+    lines += [_source([n]).strip() for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    lines += ["gc.collect()", "from chunkalloc_0 import " + ", ".join(sorted(top | {CLASS, "_methods"}))]
+    files["chunkalloc.py"] = "\n".join(lines + loader + ["del _methods"]) + "\n"
     return files
 
 
-def reduced_firmware() -> dict[str, str]:
-    """The reduced core and the pure kernels, from firmware/."""
-    files = reduced_core((FIRMWARE / "chunkalloc.py").read_text())
-    files["chunkalloc_pure.py"] = reduce_module((FIRMWARE / "chunkalloc_pure.py").read_text())
-    return files
+def reduced_firmware(keep: set[str] = BUILD_KEEP) -> dict[str, str]:
+    """The reduced core and pure kernels from firmware/, keeping what keep reaches."""
+    return reduced_core((FIRMWARE / "chunkalloc.py").read_text(),
+                        (FIRMWARE / "chunkalloc_pure.py").read_text(), keep)

@@ -70,6 +70,7 @@ class BoardTarget:
 
     board: Board
     port: str
+    restart: object = None  # for an emulated board: starts a fresh one, returns nothing
 
     def mpremote(self, *args: str, capture: bool = False, timeout: float | None = None
                  ) -> subprocess.CompletedProcess:
@@ -96,6 +97,13 @@ class BoardTarget:
             ) -> subprocess.CompletedProcess:
         return self.mpremote("exec", code, capture=capture, timeout=timeout)
 
+    def run_steps(self, codes: list[str], *, timeout: float | None = None
+                  ) -> subprocess.CompletedProcess:
+        """Run codes one after another in one session, each compiled on its own: a small
+        heap compiles several small pieces where one big one fails."""
+        args = [arg for code in codes for arg in ("exec", code)]
+        return self.mpremote(*args, capture=True, timeout=timeout)
+
     def put(self, paths: list[Path]) -> subprocess.CompletedProcess:
         """Copy files to the board's root folder, in one mpremote call."""
         if self.board.arch is not None:
@@ -104,12 +112,16 @@ class BoardTarget:
         # piece per exec so that no piece needs more than a little of its heap
         args: list[str] = []
         for path in paths:
-            data = path.read_text()
-            args += ["exec", f"f=open({path.name!r},'w')"]
-            for i in range(0, len(data), WRITE_PIECE):
-                args += ["exec", f"f.write({data[i:i + WRITE_PIECE]!r})"]
-            args += ["exec", "f.close()"]
+            args += self.write_args(path.name, path.read_text())
         return self.mpremote(*args, capture=True)
+
+    @staticmethod
+    def write_args(name: str, text: str) -> list[str]:
+        """mpremote arguments that write text to file name through the raw REPL."""
+        args = ["exec", f"f=open({name!r},'w')"]
+        for i in range(0, len(text), WRITE_PIECE):
+            args += ["exec", f"f.write({text[i:i + WRITE_PIECE]!r})"]
+        return args + ["exec", "f.close()"]
 
     def sizes(self, names: list[str]) -> dict[str, int]:
         """Size on the board of each name that exists there."""
@@ -147,16 +159,19 @@ def _check_port(port: str) -> None:
         raise TargetError(_explain(port, "the device file does not exist"))
 
 
-_emulators: list = []
-
-
-def _start_emulator() -> str:
+def _emulated_target(board: Board) -> BoardTarget:
+    """A target on an emulated board started now and stopped when this process exits."""
     from .qemu import EmulatedMicrobit
     emulator = EmulatedMicrobit()
-    url = emulator.start()
-    _emulators.append(emulator)
     atexit.register(emulator.stop)
-    return url
+    target = BoardTarget(board, emulator.start())
+
+    def restart() -> None:
+        emulator.stop()
+        target.port = emulator.start()
+
+    target.restart = restart
+    return target
 
 
 def open_target(board: str = "unix", port: str | None = None):
@@ -165,7 +180,7 @@ def open_target(board: str = "unix", port: str | None = None):
         return UnixTarget()
     definition = load_board(board)
     if definition.kind == "qemu" and port is None:
-        return BoardTarget(definition, _start_emulator())
+        return _emulated_target(definition)
     if port in (None, "auto"):
         port = find_port(definition)
     _check_port(port)
