@@ -25,8 +25,8 @@ no size, and size_of() is a scan to the next free or head chunk.
 
 Policy: next-fit from a hint plus best-fit among gaps. A search walks the
 gaps (runs of free chunks) from the hint to the end, then wraps round to the
-hint. The first gap that fits is kept; with best_fit on, the next 8 gaps are
-compared with it and the smallest that fits wins, and an exact fit stops the
+hint. The first gap that fits is kept; with best_fit on, the next 8 gaps that
+fit are compared with it and the smallest wins, and an exact fit stops the
 search at once. After alloc the hint is the chunk after the new run (next-fit);
 after free it is the freed run (its hole is tried first, so it is reused).
 
@@ -53,7 +53,7 @@ try:
 except NameError:  # MicroPython builds without memoryview (micro:bit 1.9)
     _memoryview = None
 
-_BEST_FIT_GAPS = 8  # gaps compared with the first fit when best_fit is on
+_BEST_FIT_GAPS = 8  # fitting gaps compared with the first fit (bench: 90 % at 8)
 _ADDRESS_BITS = 0x3FFFFFFF  # addresses kept mod 2**30: a small int on every port
 
 # ChunkAllocator._state, an array('i') shared with the kernels' alloc/release
@@ -61,7 +61,7 @@ _NWORDS = 0  # 32-bit words in each row of the bitmap
 _SHIFT = 1  # log2(chunk_size)
 _BASE = 2  # the heap's address mod 2**30
 _HINT = 3  # where the next search starts
-_WINDOW = 4  # gaps compared with the first fit (0: best-fit off)
+_WINDOW = 4  # fitting gaps compared with the first fit (0: best-fit off)
 _USED = 5  # chunks in use
 _ALLOCATIONS = 6  # live allocations
 _CHUNKS = 7

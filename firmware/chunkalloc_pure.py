@@ -75,14 +75,14 @@ def find(bits, nwords, k, first, step, hint, window):
     """Start of k free chunks at an index = first (mod step), or -1.
 
     Walks the gaps (runs of free chunks) from hint to the end, then from 0 to
-    hint. The first gap that fits is remembered; up to window more gaps are
-    compared with it and the smallest fitting gap wins (best-fit). A gap of
+    hint. The first gap that fits is remembered; the next window gaps that fit
+    are compared with it and the smallest wins (best-fit). A gap of
     exactly k chunks ends the search at once.
     """
     total = nwords << 5
     best = -1
     best_len = total + 1
-    left = -1  # gaps still to compare; -1 while nothing fits
+    left = -1  # fitting gaps still to compare; -1 while nothing fits
     wrapped = False
     pos = hint
     while True:
@@ -103,12 +103,12 @@ def find(bits, nwords, k, first, step, hint, window):
                 best_len = e - s
                 if best_len == k:
                     return c
-            if left < 0:
+            if left < 0:  # the first fit: compare window more that fit
                 left = window
-        if left == 0:
-            return best
-        if left > 0:
-            left -= 1
+            else:
+                left -= 1
+            if left == 0:
+                return best
         pos = e
     return best
 
@@ -251,12 +251,12 @@ if sys.implementation.name != "micropython":
                     best_len = e - s
                     if best_len == k:
                         return c
-                if left < 0:
+                if left < 0:  # the first fit: compare window more that fit
                     left = window
-            if left == 0:
-                return best
-            if left > 0:
-                left -= 1
+                else:
+                    left -= 1
+                if left == 0:
+                    return best
             pos = e
         return best
 

@@ -147,12 +147,12 @@ def find(bits, nwords: int, k: int, first: int, step: int, hint: int, window: in
                 best_len = q - s
                 if best_len == k:
                     return c
-            if left < 0:
+            if left < 0:  # the first fit: compare window more that fit
                 left = window
-        if left == 0:
-            return best
-        if left > 0:
-            left -= 1
+            else:
+                left -= 1
+            if left == 0:
+                return best
         pos = q
         flip = full
     return best

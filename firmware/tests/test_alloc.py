@@ -222,6 +222,19 @@ def test_best_fit_takes_the_smallest_gap_that_fits():
     a.check()
 
 
+def test_best_fit_looks_past_gaps_too_small_to_fit():
+    a = make(64, 16, best_fit=True)
+    offs = [a.alloc(16) for _ in range(64)]
+    for i in range(4, 10):       # a 6-chunk gap first,
+        a.free(offs[i])
+    for i in range(12, 32, 2):   # ten 1-chunk gaps that cannot hold 2 chunks,
+        a.free(offs[i])
+    for i in (40, 41):           # then an exact fit
+        a.free(offs[i])
+    a._state[chunkalloc._HINT] = 0
+    assert a.alloc(32) == 40 * 16
+
+
 def test_best_fit_off_takes_the_first_gap_that_fits():
     a = make(64, 16, best_fit=False)
     offs = [a.alloc(16) for _ in range(64)]
