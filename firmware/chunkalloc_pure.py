@@ -333,7 +333,6 @@ def release(bits, state, offset):
     k = run_end(bits, nwords, i) - i
     fill(bits, i, k, 0)
     fill(bits, h, 1, 0)
-    state[3] = i
     state[5] -= k
     state[6] -= 1
     return k

@@ -238,7 +238,6 @@ def release(bits, state, offset: int) -> int:
     k = int(run_end(bits, nwords, i)) - i
     fill(bits, i, k, 0)
     b[h >> 5] = b[h >> 5] ^ (1 << (h & 31))
-    s[3] = i
     s[5] = s[5] - k
     s[6] = s[6] - 1
     return k
