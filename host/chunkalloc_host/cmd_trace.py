@@ -23,7 +23,7 @@ chunkalloc_trace.dump(_pool)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
-    add_workload_arguments(parser, seconds=0.1)
+    add_workload_arguments(parser, seconds=0.05)
     parser.add_argument("--records", type=int, default=30000,
                         help="ring buffer size in records (20 bytes each); the oldest are"
                              " dropped beyond it (default 30000)")
