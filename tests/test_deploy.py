@@ -11,7 +11,7 @@ from chunkalloc_host.boards import load_board
 from chunkalloc_host.cli import main
 from chunkalloc_host.cmd_deploy import PROBE, Probe, deploy, parse_probe, refusal
 from chunkalloc_host.mpy import MpyFormat, firmware_format
-from chunkalloc_host.target import TargetError, UnixTarget
+from chunkalloc_host.target import TargetError, UnixTarget, checksum
 
 ARMV6M = MpyFormat(6, 3, "armv6m")
 
@@ -83,10 +83,10 @@ class ResettingBoard:
         return self.run(codes[-1])
 
     def put(self, paths):
-        self.files[paths[0].name] = paths[0].stat().st_size  # then the board resets
+        self.files[paths[0].name] = checksum(paths[0].read_bytes())  # then the board resets
         return subprocess.CompletedProcess([], 0, "")
 
-    def sizes(self, names):
+    def checksums(self, names):
         return {n: s for n, s in self.files.items() if n in names}
 
     def remove(self, names):

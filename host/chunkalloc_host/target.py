@@ -40,6 +40,14 @@ def mpremote_binary() -> str:
     return str(local) if local.exists() else (shutil.which("mpremote") or "mpremote")
 
 
+def checksum(data: bytes) -> int:
+    """What BoardTarget.checksums computes on the board: catches short and corrupt writes."""
+    s = 0
+    for c in data:
+        s = (s * 31 + c) & 0xFFFF
+    return s
+
+
 class TargetError(Exception):
     """A board cannot be reached or used; the message says what to do."""
 
@@ -123,14 +131,14 @@ class BoardTarget:
             args += ["exec", f"f.write({text[i:i + WRITE_PIECE]!r})"]
         return args + ["exec", "f.close()"]
 
-    def sizes(self, names: list[str]) -> dict[str, int]:
-        """Size on the board of each name that exists there."""
-        code = ("import os\ntry:\n size=os.size\nexcept AttributeError:\n"
-                " size=lambda n:os.stat(n)[6]\nfor n in %r:\n try:\n  print('SIZE',n,size(n))\n"
-                " except OSError:\n  pass\n" % (names,))
-        out = self.run(code, capture=True).stdout
+    def checksums(self, names: list[str]) -> dict[str, int]:
+        """checksum() of each file that exists on the board (read back in small pieces)."""
+        code = ("for n in %r:\n try:\n  f=open(n,'rb')\n except OSError:\n  continue\n s=0\n"
+                " while True:\n  b=f.read(64)\n  if not b:\n   break\n  for c in b:\n"
+                "   s=(s*31+c)&65535\n f.close()\n print('SUM',n,s)\n" % (names,))
+        out = self.run(code, capture=True, timeout=120).stdout
         return {w[1]: int(w[2]) for w in (line.split() for line in out.splitlines())
-                if len(w) == 3 and w[0] == "SIZE"}
+                if len(w) == 3 and w[0] == "SUM"}
 
     def remove(self, names: list[str]) -> None:
         code = "import os\nfor n in %r:\n try:\n  os.remove(n)\n except OSError:\n  pass\n" % (names,)
