@@ -25,6 +25,7 @@ from .target import checksum
 TESTS = FIRMWARE / "tests"
 BOARD_OUT_OF_HEAP = ("memory allocation failed", "parser could not allocate",
                      "maximum recursion depth exceeded")  # the board's own limits, not ours
+FS_CHUNKS = 118  # the micro:bit's file system: 128-byte chunks (126 of data), 15,100 bytes in one file
 RUNNER = """\
 try:
  {module}.{test}()
@@ -101,6 +102,11 @@ def verdict(output: str) -> tuple[str, str]:
     return "FAIL", output.strip()
 
 
+def fs_chunks(files: dict) -> int:
+    """Flash chunks files take on the micro:bit (name and length in the first chunk)."""
+    return sum((len(text.encode()) + len(name) + 3 + 125) // 126 for name, text in files.items())
+
+
 class Runner:
     """Runs cases on a board target, writing only the files that changed since the last test."""
 
@@ -109,6 +115,8 @@ class Runner:
         self.on_board: dict = {}
 
     def run(self, case: TestCase, timeout: float = 120.0) -> tuple[str, str]:
+        if fs_chunks(case.files) > FS_CHUNKS:
+            return "SKIP", f"its code does not fit the micro:bit's file system ({fs_chunks(case.files)} chunks of {FS_CHUNKS})"
         problem = self._install(case.files, timeout)
         if problem:  # a write that read back wrong (seen now and then on the emulator): once more
             problem = self._install(case.files, timeout)

@@ -24,19 +24,18 @@ import ast
 from . import FIRMWARE
 
 CLASS = "ChunkAllocator"
-# What `chunkalloc build --board microbit` keeps: allocate, free, sizes, addresses and the
-# counters, which leaves about 2 KB of the micro:bit's heap for the program. Left out:
-# realloc, alloc_zeroed, check, stats, gaps, usage, chunk_kind, views (no memoryview) and
-# LockedChunkAllocator (no threads).
+# What `chunkalloc build --board microbit` keeps: allocate, free, sizes and addresses.
+# Left out: realloc, alloc_zeroed, check, stats, gaps, usage, chunk_kind, views (no
+# memoryview there) and LockedChunkAllocator (no threads). Whether even this fits beside
+# a pool depends on the core's size: see docs/notes-boards.md.
 BUILD_KEEP = {"heap", "heap_bitmap", CLASS, "try_alloc", "alloc", "free", "size_of", "address"}
 ALWAYS = {"__init__"}
 PART_BUDGET = 500  # bytes of reduced source per file of methods
-# The class starts with a stand-in __init__: the first construction imports the kernels,
-# then compiles their other functions and the class's methods one small file at a time
-# with exec() (no module object per file, no nested import on the 1.8 KB stack), into
-# the kernels' globals and onto the class, and calls
-# the real __init__. By then this module's own bytecode is freed: compiling the methods
-# during the import would need both at once, more than the board's heap.
+# The class starts with a stand-in __init__: the first construction compiles the kernels
+# and the class's methods one small file at a time with exec() (no module object per
+# file, no nested import on the 1.8 KB stack), into the kernels' globals and onto the
+# class, then calls the real __init__. By then this module's own bytecode is freed:
+# compiling the methods during the import would need both at once.
 LAZY_INIT = """\
 def __init__(self, *args, **kw):
     _methods()
@@ -162,21 +161,6 @@ def reachable(roots: set[str], bodies: list[list[ast.stmt]]) -> set[str]:
     return seen
 
 
-def _defined(nodes: list[ast.stmt]) -> set[str]:
-    """Names bound at module level by nodes (also inside try/except)."""
-    names = set()
-    for node in nodes:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.add(node.name)
-            continue
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.alias):
-                names.add(sub.asname or sub.name)
-            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                names.add(sub.id)
-    return names
-
-
 def _properties_to_getattr(cls: ast.ClassDef) -> None:
     """Replace @property methods by one __getattr__ that computes them on each read
     (it runs only when normal lookup fails, as it does for these names)."""
@@ -216,16 +200,7 @@ def reduced_core(core: str, pure: str, keep: set[str] = BUILD_KEEP,
     kernels = [n for n in body if isinstance(n, ast.Import) and [a.name for a in n.names] == [KERNELS]]
     for node in kernels:
         body[body.index(node):body.index(node) + 1] = ast.parse(LAZY_KERNELS).body
-    top = _defined(body) - {CLASS}
-    parts: list[list[ast.stmt]] = [[]]
-    size = 0
-    for method in cls.body:
-        n = len(_source([method]))
-        if parts[-1] and size + n > budget:
-            parts.append([])
-            size = 0
-        parts[-1].append(method)
-        size += n
+    parts = _pack(cls.body, budget)
     files, kernel_loads = split_module(KERNELS, _strip(pure_body, omit), budget)
     loads = [(piece, 0) for piece in kernel_loads]
     for number, methods in enumerate(parts, 1):
@@ -241,35 +216,33 @@ def reduced_core(core: str, pure: str, keep: set[str] = BUILD_KEEP,
 def split_module(name: str, body: list[ast.stmt], budget: int
                  ) -> tuple[dict[str, str], list[str]]:
     """Module name as a stub plus files name_0.py (the module-level code and the functions
-    it calls), name_1.py, ... (the other functions, each file under budget bytes), and
-    those files in the order to run them (callees first) with exec() in the stub's
-    globals (name._globals())."""
+    it calls), name_1.py, ... (the other functions, each file about budget bytes), and
+    those files in the order to run them with exec() in the stub's globals
+    (name._globals()); functions look their globals up when called, so any order works."""
     functions = {n.name: n for n in body if isinstance(n, ast.FunctionDef)}
     head_uses = set().union(*(uses(n) for n in body if not isinstance(n, ast.FunctionDef)))
     head = [n for n in body if not isinstance(n, ast.FunctionDef) or n.name in head_uses]
-    bound = _defined(head)
-    order, todo = [], [n for n in functions if n not in head_uses]
-    while todo:  # callees before callers: a piece imports only names bound already
-        ready = [n for n in todo if uses(functions[n]) & set(functions) <= bound | set(order) | {n}]
-        if not ready:
-            raise ValueError(f"{name}: functions call each other in a cycle: {', '.join(todo)}")
-        order += ready
-        todo = [n for n in todo if n not in ready]
-    pieces: list[list[ast.FunctionDef]] = [[]]
-    size = 0
-    for fn in order:
-        n = len(_source([functions[fn]]))
-        if pieces[-1] and size + n > budget:
-            pieces.append([])
-            size = 0
-        pieces[-1].append(functions[fn])
-        size += n
+    pieces = _pack([n for n in body if n not in head], budget)
     # the module itself is a stub that is cheap to import deep in the call stack; its
     # code runs with exec() like the pieces
     files = {f"{name}.py": "def _globals():\n return globals()\n", f"{name}_0.py": _source(head)}
-    for number, defs in enumerate(p for p in pieces if p):
-        files[f"{name}_{number + 1}.py"] = _source(defs)
+    for number, defs in enumerate(pieces, 1):
+        files[f"{name}_{number}.py"] = _source(defs)
     return files, [n for n in files if n != f"{name}.py"]
+
+
+def _pack(nodes: list[ast.stmt], budget: int) -> list[list[ast.stmt]]:
+    """nodes in order, in groups of about budget bytes of source (a bigger node alone)."""
+    groups: list[list[ast.stmt]] = []
+    size = budget
+    for node in nodes:
+        n = len(_source([node]))
+        if size + n > budget:
+            groups.append([])
+            size = 0
+        groups[-1].append(node)
+        size += n
+    return groups
 
 
 def reduced_firmware(keep: set[str] = BUILD_KEEP) -> dict[str, str]:

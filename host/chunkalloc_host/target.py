@@ -21,7 +21,10 @@ from . import FIRMWARE
 from .boards import Board, load_board
 
 MPREMOTE_TIMEOUT = 120.0  # seconds for one mpremote call unless the caller says otherwise
-WRITE_PIECE = 512  # characters of a file per raw-REPL exec on a source-only board
+# Longest exec when writing files on a source-only board: mpremote sends raw-REPL code in
+# 256-byte blocks, and on the emulated micro:bit bytes of a second block can get lost
+# while it writes flash (seen: 56 bytes missing mid-string). One block per exec is safe.
+WRITE_EXEC = 250
 
 
 def micropython_binary() -> str:
@@ -127,8 +130,13 @@ class BoardTarget:
     def write_args(name: str, text: str) -> list[str]:
         """mpremote arguments that write text to file name through the raw REPL."""
         args = ["exec", f"f=open({name!r},'w')"]
-        for i in range(0, len(text), WRITE_PIECE):
-            args += ["exec", f"f.write({text[i:i + WRITE_PIECE]!r})"]
+        start = 0
+        while start < len(text):
+            end = min(len(text), start + WRITE_EXEC - 12)
+            while len(f"f.write({text[start:end]!r})") > WRITE_EXEC:
+                end -= 8  # escapes made it longer: take less
+            args += ["exec", f"f.write({text[start:end]!r})"]
+            start = end
         return args + ["exec", "f.close()"]
 
     def checksums(self, names: list[str]) -> dict[str, int]:
