@@ -103,3 +103,22 @@ def test_a_board_that_resets_mid_copy_is_left_with_nothing_installed(tmp_path: P
     with pytest.raises(TargetError, match="chunkpool.mpy.*nothing is installed"):
         deploy(board, load_board("rp2040"), files, 64, 16)
     assert board.files == {}
+
+
+def test_a_port_that_answers_nothing_is_reported_busy_with_what_to_do(capsys):
+    """A socket that accepts and stays silent stands for a busy or hung board."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    try:
+        url = f"socket://127.0.0.1:{server.getsockname()[1]}"
+        assert main(["deploy", "--board", "microbit", "--port", url]) == 1
+        err = capsys.readouterr().err
+        assert "busy or not answering" in err and "press reset" in err
+    finally:
+        server.close()

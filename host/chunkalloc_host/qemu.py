@@ -8,6 +8,7 @@ stopped on exit. Files written to it vanish when it stops.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -15,6 +16,15 @@ from pathlib import Path
 
 FIRMWARE_HEX = Path("/usr/share/firmware-microbit-micropython/firmware.hex")
 BOOT_TIMEOUT = 10.0  # seconds until the serial port accepts a connection
+
+
+def _stop_with_parent() -> None:
+    """In the child (Linux): the emulator gets SIGTERM when we die, even if killed."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def missing() -> str | None:
@@ -48,7 +58,8 @@ class EmulatedMicrobit:
             ["qemu-system-arm", "-M", "microbit", "-display", "none", "-monitor", "none",
              "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off",
              "-device", f"loader,file={self.firmware}"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            preexec_fn=_stop_with_parent)
         deadline = time.monotonic() + BOOT_TIMEOUT
         while True:
             if self.process.poll() is not None:
