@@ -25,6 +25,7 @@ from .target import checksum
 TESTS = FIRMWARE / "tests"
 BOARD_OUT_OF_HEAP = ("memory allocation failed", "parser could not allocate",
                      "maximum recursion depth exceeded")  # the board's own limits, not ours
+WRITE_ATTEMPTS = 4  # files that read back wrong are written again (on the emulator: fresh)
 FS_CHUNKS = 118  # the micro:bit's file system: 128-byte chunks (126 of data), 15,100 bytes in one file
 RUNNER = """\
 try:
@@ -118,7 +119,9 @@ class Runner:
         if fs_chunks(case.files) > FS_CHUNKS:
             return "SKIP", f"its code does not fit the micro:bit's file system ({fs_chunks(case.files)} chunks of {FS_CHUNKS})"
         problem = self._install(case.files, timeout)
-        if problem:  # a write that read back wrong (seen now and then on the emulator): once more
+        for _ in range(WRITE_ATTEMPTS - 1):  # the emulator's serial line loses a byte now and then
+            if not problem:
+                break
             problem = self._install(case.files, timeout)
         if problem:
             return "FAIL", problem
