@@ -88,8 +88,10 @@ def heap(chunks, chunk_size):
 def heap_bitmap(chunks):
     """A zeroed bytearray for the bookkeeping of chunks chunks: 2 bits each,
     rounded up to whole 32-bit words."""
-    if not isinstance(chunks, int) or chunks < 1:
-        raise ValueError("chunks must be an int >= 1")
+    if not isinstance(chunks, int):
+        raise TypeError("chunks must be an int")
+    if chunks < 1:
+        raise ValueError("chunks must be >= 1, got %d" % chunks)
     return bytearray(_words(chunks) << 3)
 
 

@@ -53,6 +53,7 @@ def test_heap_and_heap_bitmap_reject_bad_sizes():
     raises(ValueError, chunkalloc.heap, 4, 24)
     raises(ValueError, chunkalloc.heap, 0, 16)
     raises(ValueError, chunkalloc.heap_bitmap, 0)
+    raises(TypeError, chunkalloc.heap_bitmap, 2.5)
 
 
 def test_alloc_rejects_sizes_below_one():
