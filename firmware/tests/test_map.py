@@ -5,6 +5,17 @@ import chunkalloc_map
 from fwtest import make, needs_heap_lock, heap_lock, heap_unlock
 
 
+def pool_with_a_gap():
+    """40 chunks of 16 B: runs of 2 and 1 chunks, a 2-chunk gap, a run of 3."""
+    a = make(40, 16)
+    a.alloc(32)
+    a.alloc(16)
+    gap = a.alloc(32)
+    a.alloc(48)
+    a.free(gap)
+    return a
+
+
 def map_lines(pool):
     lines = []
     chunkalloc_map.show(pool, lines.append)
@@ -12,12 +23,7 @@ def map_lines(pool):
 
 
 def test_map_draws_free_head_and_tail_chunks_64_to_a_line():
-    a = make(40, 16)
-    a.alloc(32)
-    a.alloc(16)
-    gap = a.alloc(32)
-    a.alloc(48)
-    a.free(gap)
+    a = pool_with_a_gap()
     lines = map_lines(a)
     assert lines[0] == "chunkalloc-map chunks=40 chunk_size=16 used=6 allocations=3"
     assert lines[1] == "00000: h=h..h==" + "." * 32
@@ -48,12 +54,7 @@ def test_map_of_a_single_free_line_is_not_folded():
 
 
 def test_metrics_are_the_largest_free_run_the_run_count_and_umm_fragmentation():
-    a = make(40, 16)
-    a.alloc(32)
-    a.alloc(16)
-    gap = a.alloc(32)
-    a.alloc(48)
-    a.free(gap)
+    a = pool_with_a_gap()
     out = [0, 0, 0, 0]
     chunkalloc_map.measure(a, out)
     assert out == [34, 2, 32, 2 * 2 + 32 * 32]
