@@ -70,16 +70,28 @@ def find(bits, nwords, k, first, step, hint, window):
     Walks the gaps (runs of free chunks) from hint to the end, then from 0 to
     hint. The first gap that fits is remembered; the next window gaps that fit
     are compared with it and the smallest wins (best-fit). A gap of
-    exactly k chunks ends the search at once.
+    exactly k chunks ends the search at once. The scans of next_bit are
+    written out: a call costs more than a scan, and a small board's stack
+    holds few nested calls (the micro:bit's about seven).
     """
     total = nwords << 5
+    end = nwords << 2
     best = -1
     best_len = total + 1
     left = -1  # fitting gaps still to compare; -1 while nothing fits
     wrapped = False
     pos = hint
     while True:
-        s = next_bit(bits, nwords, pos, 0)
+        # s: the first free chunk at or after pos
+        s = total
+        if pos < total:
+            i = pos >> 3
+            x = ((bits[i] ^ 0xFF) >> (pos & 7)) << (pos & 7)
+            while not x and i + 1 < end:
+                i += 1
+                x = bits[i] ^ 0xFF
+            if x:
+                s = (i << 3) + _BIT_AT[(x & -x) % 11]
         if wrapped and s >= hint:
             break
         if s >= total:
@@ -88,7 +100,13 @@ def find(bits, nwords, k, first, step, hint, window):
             wrapped = True
             pos = 0
             continue
-        e = next_bit(bits, nwords, s, 1)
+        # e: the first used chunk after s
+        i = s >> 3
+        x = (bits[i] >> (s & 7)) << (s & 7)
+        while not x and i + 1 < end:
+            i += 1
+            x = bits[i]
+        e = (i << 3) + _BIT_AT[(x & -x) % 11] if x else total
         c = s + ((first - s) & (step - 1))
         if c + k <= e:
             if e - s < best_len:
