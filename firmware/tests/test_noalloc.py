@@ -4,7 +4,7 @@
 # technique). Construction happens before the lock; so does every value the
 # test compares against. On CPython these tests skip.
 
-from fwtest import make, needs_heap_lock, heap_lock, heap_unlock
+from fwtest import make, needs_heap_lock, needs_memoryview, heap_lock, heap_unlock
 import chunkalloc
 
 
@@ -93,6 +93,7 @@ def test_size_of_check_and_counters_allocate_nothing():
 
 def test_free_by_view_allocates_nothing():
     needs_heap_lock()
+    needs_memoryview()
     a = make(16, 16)
     v = a.alloc_view(40)
     heap_lock()
