@@ -19,12 +19,11 @@ from pathlib import Path
 from . import FIRMWARE, REPO
 from .boards import Board, load_board
 from .mpy import read_file_header
-from .poolgen import check_pool, pool_module
+from .poolgen import POOL_MODULE, check_pool, pool_module
 from .reduced import reduced_firmware
 
 HELP = "compile the firmware for a board: .mpy files, package.json, manifest.py, a sized pool"
 NOT_MODULES = {"manifest.py"}  # firmware/ files that are not modules for the board
-POOL_MODULE = "chunkpool.py"
 PACKAGE_VERSION = "0.1.0"
 # small-int width of each arch's firmware: mpy-cross assumes 31 unless told
 SMALL_INT_BITS = {"x64": 63, "rv64imc": 63}
@@ -61,7 +60,7 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
     sources = {p.name: p.read_text() for p in firmware_modules()}
     if board.arch is None:  # source-only board: the reduced core and nothing else
         sources = reduced_firmware()
-    sources[POOL_MODULE] = pool_module(chunks, chunk_size, board.name, reduced=board.arch is None)
+    sources[POOL_MODULE] = pool_module(chunks, chunk_size, board.name)
     for name, text in sources.items():
         (src / name).write_text(text)
     installed = []
