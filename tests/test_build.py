@@ -1,5 +1,5 @@
 """`chunkalloc build`: .mpy headers for each board's arch, the x64 build passes the firmware
-tests on the unix port, the generated pool and the reduced micro:bit core are valid."""
+tests on the unix port, the generated pool is valid (the reduced micro:bit core: test_reduced.py)."""
 
 import ast
 import json
@@ -13,7 +13,6 @@ from chunkalloc_host.boards import load_board
 from chunkalloc_host.cmd_build import BuildError, build
 from chunkalloc_host.mpy import read_file_header, read_header
 from chunkalloc_host.poolgen import pool_module
-from chunkalloc_host.reduced import reduced_firmware
 from chunkalloc_host.target import micropython_binary
 
 ARCH_BOARDS = ["esp32", "esp32c3", "esp32s3", "rp2040", "rp2350", "unix"]
@@ -71,36 +70,3 @@ def test_pool_module_builds_the_pool_at_import_on_the_unix_port(tmp_path):
 def test_pool_module_refuses_bad_geometry(chunks, chunk_size):
     with pytest.raises(ValueError):
         pool_module(chunks, chunk_size, "test")
-
-
-def test_reduced_core_is_small_1_9_source_without_what_it_leaves_out():
-    files = reduced_firmware()
-    defined = set()
-    for name, text in files.items():
-        tree = ast.parse(text)
-        defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-        assert not any(isinstance(n, (ast.JoinedStr, ast.NamedExpr)) for n in ast.walk(tree))
-        assert "property" not in text and '"""' not in text and "#" not in text.split("\n", 1)[1]
-    assert {"try_alloc", "alloc", "free", "size_of", "address", "heap", "heap_bitmap"} <= defined
-    assert not defined & {"realloc", "view", "alloc_view", "check", "stats", "LockedChunkAllocator"}
-    pieces = [text for name, text in files.items() if name[:-3].split("_")[-1].isdigit()]
-    assert pieces and all(len(t) <= 1500 for t in pieces)
-
-
-def test_reduced_core_tailored_to_a_test_keeps_what_the_test_reaches():
-    files = reduced_firmware({"realloc", "check", "used"})
-    text = "".join(files.values())
-    assert "def realloc(" in text and "def check(" in text and "def __getattr__(" in text
-    assert "def alloc_view(" not in text and "def stats(" not in text
-
-
-def test_reduced_core_allocates_and_frees_like_the_core_on_the_unix_port(tmp_path):
-    for name, text in reduced_firmware().items():
-        (tmp_path / name).write_text(text)
-    code = ("import chunkalloc as c\na = c.ChunkAllocator(c.heap(64, 16), c.heap_bitmap(64), 16)\n"
-            "x = a.alloc(40); y = a.alloc(3, 64); a.free(x)\n"
-            "print(x, a.address(y) % 64, a.size_of(y), a.try_alloc(2000))")
-    env = dict(os.environ, MICROPYPATH=str(tmp_path))
-    out = subprocess.run([micropython_binary(), "-c", code], env=env, capture_output=True,
-                         text=True, timeout=60)
-    assert out.stdout.split() == ["0", "0", "16", "-1"], out.stdout + out.stderr

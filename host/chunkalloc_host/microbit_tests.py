@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import FIRMWARE
+from .boards import load_board
+from .poolgen import POOL_MODULE, pool_module
 from .reduced import reduce_module, reduced_firmware, uses
 from .target import checksum
 
 TESTS = FIRMWARE / "tests"
+BOARD = load_board("microbit")
 BOARD_OUT_OF_HEAP = ("memory allocation failed", "parser could not allocate",
                      "maximum recursion depth exceeded")  # the board's own limits, not ours
 WRITE_ATTEMPTS = 4  # files that read back wrong are written again (on the emulator: fresh)
@@ -53,10 +56,20 @@ class TestCase:
     def execs(self) -> list[str]:
         """Code to exec in turn: imports one at a time (each compiles on a clean heap), then the test."""
         return ["import gc\nimport chunkalloc\ngc.collect()",
-                "chunkalloc._methods()\ngc.collect()",  # here: compiling needs a shallow stack
                 "import fwtest\nfwtest.FAST = False\ngc.collect()",
                 f"import {self.module}\ngc.collect()",
                 RUNNER.format(module=self.module, test=self.test)]
+
+
+def _mentions(*sources: str) -> set[str]:
+    """Names sources use, import, or spell out as strings (getattr(a, "realloc"))."""
+    found = set()
+    for source in sources:
+        tree = ast.parse(source)
+        found |= uses(tree) | _imported_names(source) | {
+            n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.isidentifier()}
+    return found
 
 
 def _imported_names(source: str) -> set[str]:
@@ -72,11 +85,15 @@ def cases(module: str, tests_dir: Path = TESTS) -> list[TestCase]:
     found = []
     for test in names:
         test_source = reduce_module(source, {test})
-        wanted = uses(ast.parse(test_source)) | _imported_names(test_source) | {"Skip", "FAST"}
+        extra = {}
+        if POOL_MODULE[:-3] in _imported_names(test_source):
+            extra[POOL_MODULE] = pool_module(BOARD.chunks, BOARD.chunk_size, BOARD.name)
+        wanted = _mentions(test_source, *extra.values()) | {"Skip", "FAST"}
         fw_source = reduce_module(fwtest, wanted)
-        files = reduced_firmware(wanted | uses(ast.parse(fw_source)))
+        files = reduced_firmware(wanted | _mentions(fw_source))
         files["fwtest.py"] = fw_source
         files[f"{module}.py"] = test_source
+        files.update(extra)
         found.append(TestCase(module, test, files))
     return found
 
