@@ -251,7 +251,8 @@ class ChunkAllocator:
                 fill(self._bits, i + old, k - old, 1)  # grow into free chunks
                 state[_USED] += k - old
                 return offset
-        new = self.try_alloc(new_size, align)
+        # size and align are valid: try_alloc would only call the kernel (a call saved)
+        new = self._kernel.alloc(self._bits, state, new_size, align) if new_size <= _ADDRESS_BITS else -1
         if new < 0:
             raise MemoryError("chunkalloc: no room to move %d bytes aligned to %d"
                               % (new_size, align))
