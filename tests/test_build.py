@@ -66,6 +66,17 @@ def test_pool_module_builds_the_pool_at_import_on_the_unix_port(tmp_path):
     assert out.split() == ["64", "32", "0"]
 
 
+def test_pool_module_for_a_source_board_asks_for_chunkalloc_at_the_top_level_first(tmp_path):
+    (tmp_path / "chunkpool.py").write_text(pool_module(32, 16, "microbit", compiles_source=True))
+    env = dict(os.environ, MICROPYPATH=f"{tmp_path}{os.pathsep}{FIRMWARE}")
+    runs = [subprocess.run([micropython_binary(), "-c", code], env=env, capture_output=True,
+                           text=True, timeout=60)
+            for code in ("from chunkpool import POOL",
+                         "import chunkalloc\nfrom chunkpool import POOL\nprint(POOL.alloc(20))")]
+    assert "import chunkalloc first at the top level" in runs[0].stdout + runs[0].stderr
+    assert runs[1].stdout.split() == ["0"], runs[1].stderr
+
+
 @pytest.mark.parametrize("chunks, chunk_size", [(0, 16), (16, 24), (16, -8)])
 def test_pool_module_refuses_bad_geometry(chunks, chunk_size):
     with pytest.raises(ValueError):

@@ -60,7 +60,7 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
     sources = {p.name: p.read_text() for p in firmware_modules()}
     if board.arch is None:  # source-only board: the reduced core and nothing else
         sources = reduced_firmware()
-    sources[POOL_MODULE] = pool_module(chunks, chunk_size, board.name)
+    sources[POOL_MODULE] = pool_module(chunks, chunk_size, board.name, compiles_source=board.arch is None)
     for name, text in sources.items():
         (src / name).write_text(text)
     installed = []

@@ -48,7 +48,7 @@ def parse_probe(output: str) -> Probe:
 def ram_needed(board: Board, files: list[Path], chunks: int, chunk_size: int) -> int:
     """Heap the pool takes, plus, where the board compiles source, a lower bound for the
     code (half its source size; measured ~0.8). Importing after the copy is the real test."""
-    code = sum(p.stat().st_size for p in files) // 2 if board.arch is None else 0
+    code = sum(p.stat().st_size for p in files if p.suffix == ".py") // 2 if board.arch is None else 0
     return pool_bytes(chunks, chunk_size) + code
 
 
@@ -96,7 +96,7 @@ def deploy(target, board: Board, files: list[Path], chunks: int, chunk_size: int
             pass  # the board is gone: nothing more can be removed
         raise TargetError(f"{exc}; removed the copied files, nothing is installed") from None
     version = ".".join(map(str, probe.version))
-    return (f"installed {len(files)} modules on {board.name} (MicroPython {version}, "
+    return (f"installed {len(files)} files on {board.name} (MicroPython {version}, "
             f"{probe.free} bytes free before); `import chunkpool` gives a pool of {chunks} x {chunk_size} B")
 
 

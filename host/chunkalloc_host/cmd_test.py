@@ -59,6 +59,23 @@ def run_board(target, board, modules: list[str], paths: list[str], timeout: floa
     return 1 if failed else 0
 
 
+def run_case(runner: Runner, case, timeout: float) -> tuple[str, str]:
+    """The case's result; a board that stops answering is restarted (where it can be)
+    and the case run once more before it counts as a failure."""
+    problem = ""
+    for _ in range(2):
+        try:
+            return runner.run(case, timeout)
+        except TargetError as exc:
+            problem = str(exc)
+            restart = getattr(runner.target, "restart", None)
+            if restart is None:
+                break
+            restart()
+            runner.on_board = {}
+    return "FAIL", problem
+
+
 def run_source_board(target, modules: list[str], timeout: float) -> int:
     """Each test alone with the code it reaches (see microbit_tests.py); the pure path only."""
     runner = Runner(target)
@@ -66,7 +83,7 @@ def run_source_board(target, modules: list[str], timeout: float) -> int:
     try:
         for name in modules:
             for case in cases(name):
-                result, detail = runner.run(case, timeout)
+                result, detail = run_case(runner, case, timeout)
                 counts[result] += 1
                 if result == "FAIL":
                     print(f"FAIL {case.label}")

@@ -255,9 +255,11 @@ def shallow(body: list[ast.stmt], cls: ast.ClassDef, limit: int = MAX_DEPTH) -> 
     return [fn.name for fn in fns.all() if not _flatten(fn, limit, fns)]
 
 
-def called_once(body: list[ast.stmt], cls: ast.ClassDef, keep: set[str]) -> None:
+def lean(body: list[ast.stmt], cls: ast.ClassDef, keep: set[str]) -> None:
     """Inline (in place) the functions and methods outside keep that are called from one
-    place only: each costs 80-100 bytes of RAM as a function object on the micro:bit."""
+    place only: each costs 80-100 bytes of RAM as a function object on the micro:bit.
+    (Inlining small checks at every call as well was measured: more tests ran out of
+    heap there than gained the call level.)"""
     fns = _Functions(body, cls)
     changed = True
     while changed:
@@ -273,9 +275,9 @@ def called_once(body: list[ast.stmt], cls: ast.ClassDef, keep: set[str]) -> None
                     name = node.id if isinstance(node, ast.Name) else node.attr
                     mentions[name] = mentions.get(name, 0) + 1
         for g, callers in calls.items():
-            # one call, and no other mention (a function passed as a value stays)
-            if len(callers) == 1 and mentions.get(g.name) == 1 and g.name not in keep \
-                    and not g.name.startswith("__") and callers[0] is not g \
+            # only called (a function passed as a value stays), by others
+            if len(callers) == 1 and mentions.get(g.name) == 1 \
+                    and g.name not in keep and not g.name.startswith("__") and g not in callers \
                     and _inline_one(callers[0], g, fns):
                 changed = True
                 break

@@ -87,7 +87,7 @@ def cases(module: str, tests_dir: Path = TESTS) -> list[TestCase]:
         test_source = reduce_module(source, {test})
         extra = {}
         if POOL_MODULE[:-3] in _imported_names(test_source):
-            extra[POOL_MODULE] = pool_module(BOARD.chunks, BOARD.chunk_size, BOARD.name)
+            extra[POOL_MODULE] = pool_module(BOARD.chunks, BOARD.chunk_size, BOARD.name, compiles_source=True)
         wanted = _mentions(test_source, *extra.values()) | {"Skip", "FAST"}
         fw_source = reduce_module(fwtest, wanted)
         files = reduced_firmware(wanted | _mentions(fw_source))

@@ -1,27 +1,35 @@
 """The reduced core for boards that compile source on a tiny heap (the micro:bit).
 
 Generated from firmware/chunkalloc.py and chunkalloc_pure.py, never kept as a second
-copy. The micro:bit (MicroPython 1.9.2: ~9.5 KB heap, 1.8 KB stack, 15 KB of files, no
-.mpy loading, no memoryview, no uctypes) compiles source on the board and keeps every
-function's bytecode in RAM: about 1 byte of heap per byte of source, 80-100 bytes per
-function object, ~50 bytes per string constant over 10 characters. So the reduced core is
-the same code with what that board cannot use, or does not need, taken out:
+copy. The micro:bit (MicroPython 1.9.2: ~9.5 KB heap, ~2 KB of C stack, 15 KB of files,
+no .mpy loading, no memoryview, no uctypes) compiles source on the board and keeps all
+bytecode in RAM: about 1 byte of heap per byte of source, 80-100 bytes per function
+object, ~70 bytes per string constant over 10 characters, and ~250 bytes of C stack per
+nested Python call. So the reduced core is the same code with what that board cannot
+use, or does not need, taken out:
 
 1. merged: the pure kernels become functions of chunkalloc itself (`chunkalloc_pure.f`
-   and `self._kernel.f` become `f`); no viper module, so the pure path it is;
+   and `self._kernel.f` become `_kernel_f`); no viper module, so the pure path it is;
 2. specialised: a `try` whose body needs what the board lacks (BOARD_LACKS) is replaced
    by its `except` body, then module constants are folded in (`_USED` becomes 5,
-   `_memoryview is None` True), dead branches dropped, and functions that are one
-   `return expression` inlined where they are called;
+   `_memoryview is None` True), dead branches dropped, and module functions that are
+   one `return expression` inlined where they are called;
 3. pruned: only the functions and methods reachable by name from what is asked for
    (`keep`); docstrings, comments and CPython-only blocks go; @property methods (1.9.2
    has no `property`) become branches of one __getattr__;
-4. shortened: private module-level names and local variables get one- or two-letter
+4. shallow and lean (inline.py): calls inlined until nothing nests more than three
+   calls deep, then functions called from one place only inlined there;
+5. error messages read when raised: each long message becomes a line of chunkalloc.txt,
+   read by _msg(i) on the way to the raise (the text is the same; it costs no RAM);
+6. shortened: private module-level names and local variables get one- or two-letter
    names (every identifier is an interned string in RAM there); public names, attribute
-   names and the error messages stay as they are;
-5. split: chunkalloc.py is a loader that compiles files chunkalloc_1.py, ... of about
+   names and keyword arguments stay as they are;
+7. split: chunkalloc.py is a loader that compiles files chunkalloc_1.py, ... of about
    PART_BUDGET bytes one at a time with exec(), module code first, then the class's
    methods, so that no piece needs more heap to compile than the board has.
+
+tests/test_reduced.py runs every micro:bit test case's files on the unix port and on
+CPython too, and bounds the call depth.
 """
 
 from __future__ import annotations
@@ -31,14 +39,15 @@ import builtins
 import itertools
 
 from . import FIRMWARE
-from .inline import called_once, shallow
+from .inline import lean, shallow
 
 CLASS = "ChunkAllocator"
 KERNELS = "chunkalloc_pure"
-# What `chunkalloc build --board microbit` keeps: allocate, free, sizes and addresses.
-# Left out: realloc, alloc_zeroed, check, stats, gaps, usage, chunk_kind, views (no
-# memoryview there) and LockedChunkAllocator (no threads).
-BUILD_KEEP = {"heap", "heap_bitmap", CLASS, "try_alloc", "alloc", "free", "size_of", "address"}
+# What `chunkalloc build --board microbit` keeps: allocate, free, sizes, addresses and the
+# counters. Left out: realloc, alloc_zeroed, check, stats, gaps, usage, chunk_kind, views
+# (no memoryview there) and LockedChunkAllocator (no threads).
+BUILD_KEEP = {"heap", "heap_bitmap", CLASS, "try_alloc", "alloc", "free", "size_of", "address",
+              "used", "allocations"}
 ALWAYS = {"__init__", "__getattr__"}
 # Modules and builtins the micro:bit's MicroPython 1.9.2 does not have
 BOARD_LACKS = {"memoryview", "uctypes", "ctypes", "chunkalloc_viper"}
@@ -581,7 +590,7 @@ def reduced_module(core: str, pure: str, keep: set[str] = BUILD_KEEP
     if deep:
         raise ValueError(f"cannot inline calls in {deep} down to a shallow stack")
     body = _pruned(body, keep)  # callers that were inlined everywhere go first
-    called_once(body, _class(body), keep | ALWAYS)
+    lean(body, _class(body), keep | ALWAYS)
     body = _pruned(body, keep)
     messages = _messages_numbered(body)
     return _shortened(body, keep), messages
