@@ -436,7 +436,7 @@ def _pruned(body: list[ast.stmt], keep: set[str]) -> list[ast.stmt]:
     body = [n for n in body if not (isinstance(n, ast.Import) and all(
         (a.asname or a.name) not in wanted for a in n.names))]
     for node in body:
-        if isinstance(node, ast.ClassDef) and node.name == CLASS:
+        if isinstance(node, ast.ClassDef):
             _properties_to_getattr(node)
     return body
 
