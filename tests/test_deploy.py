@@ -105,6 +105,28 @@ def test_a_board_that_resets_mid_copy_is_left_with_nothing_installed(tmp_path: P
     assert board.files == {}
 
 
+class GarblingBoard(ResettingBoard):
+    """A board on a lossy line: every file arrives, the first write of each garbled."""
+
+    def put(self, paths):
+        for p in paths:
+            self.files[p.name] = checksum(p.read_bytes()) + (0 if p.name in self.files else 1)
+        return subprocess.CompletedProcess([], 0, "")
+
+    def run_steps(self, codes, *, timeout=None):
+        return subprocess.CompletedProcess([], 0, "VERIFIED 64\n")
+
+
+def test_a_file_garbled_on_the_way_is_written_again(tmp_path: Path):
+    files = []
+    for name in ("chunkalloc.mpy", "chunkpool.mpy"):
+        (tmp_path / name).write_bytes(b"M\x06\x00\x1f" + bytes(100))
+        files.append(tmp_path / name)
+    board = GarblingBoard()
+    assert "installed 2 files" in deploy(board, load_board("rp2040"), files, 64, 16)
+    assert board.files == {p.name: checksum(p.read_bytes()) for p in files}
+
+
 def test_a_port_that_answers_nothing_is_reported_busy_with_what_to_do(capsys):
     """A socket that accepts and stays silent stands for a busy or hung board."""
     import socket

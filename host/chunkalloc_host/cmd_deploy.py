@@ -25,6 +25,7 @@ HELP = "install chunkalloc on a board with mpremote, after checking firmware and
 
 PROBE = ("import sys, gc\ngc.collect()\nv = sys.implementation.version\n"
          "print('PROBE', v[0], v[1], v[2], getattr(sys.implementation, '_mpy', -1), gc.mem_free())")
+REWRITES = 3  # times a garbled file is written again
 VERIFY = ["import gc\nimport chunkalloc\ngc.collect()",
           "import chunkpool\nprint('VERIFIED', chunkpool.POOL.chunks)"]
 
@@ -79,13 +80,18 @@ def deploy(target, board: Board, files: list[Path], chunks: int, chunk_size: int
     names = [p.name for p in files]
     try:
         copied = target.put(files)
-        if copied.returncode != 0:
-            raise TargetError(f"copying failed: {copied.stdout.strip()[-300:]}")
         sums = target.checksums(names)
+        for _ in range(REWRITES):  # a file there but garbled: a lossy serial line, write it again
+            garbled = [p for p in files if p.name in sums and sums[p.name] != checksum(p.read_bytes())]
+            if not garbled:
+                break
+            target.put(garbled)
+            sums.update(target.checksums([p.name for p in garbled]))
         wrong = [p.name for p in files if sums.get(p.name) != checksum(p.read_bytes())]
         if wrong:
+            said = f": {copied.stdout.strip()[-300:]}" if copied.returncode != 0 else ""
             raise TargetError(f"after copying, these files are missing or differ: {', '.join(wrong)} "
-                              "(did the board reset?)")
+                              f"(did the board reset?){said}")
         checked = target.run_steps(VERIFY, timeout=60)
         if "VERIFIED" not in checked.stdout:
             raise TargetError(f"chunkalloc does not import on the board: {checked.stdout.strip()[-300:]}")
