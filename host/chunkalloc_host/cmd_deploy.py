@@ -25,7 +25,7 @@ HELP = "install chunkalloc on a board with mpremote, after checking firmware and
 
 PROBE = ("import sys, gc\ngc.collect()\nv = sys.implementation.version\n"
          "print('PROBE', v[0], v[1], v[2], getattr(sys.implementation, '_mpy', -1), gc.mem_free())")
-REWRITES = 3  # times a garbled file is written again
+REWRITES = 3  # times files that arrived garbled or not at all are written again
 VERIFY = ["import gc\nimport chunkalloc\ngc.collect()",
           "import chunkpool\nprint('VERIFIED', chunkpool.POOL.chunks)"]
 
@@ -81,12 +81,14 @@ def deploy(target, board: Board, files: list[Path], chunks: int, chunk_size: int
     try:
         copied = target.put(files)
         sums = target.checksums(names)
-        for _ in range(REWRITES):  # a file there but garbled: a lossy serial line, write it again
-            garbled = [p for p in files if p.name in sums and sums[p.name] != checksum(p.read_bytes())]
-            if not garbled:
+        for _ in range(REWRITES):
+            wrong = [p for p in files if sums.get(p.name) != checksum(p.read_bytes())]
+            # written again: files that arrived garbled, or never arrived because the copy
+            # broke off (a lossy serial line); not files missing after a clean copy (a reset)
+            if not wrong or (copied.returncode == 0 and not any(p.name in sums for p in wrong)):
                 break
-            target.put(garbled)
-            sums.update(target.checksums([p.name for p in garbled]))
+            copied = target.put(wrong)
+            sums.update(target.checksums([p.name for p in wrong]))
         wrong = [p.name for p in files if sums.get(p.name) != checksum(p.read_bytes())]
         if wrong:
             said = f": {copied.stdout.strip()[-300:]}" if copied.returncode != 0 else ""

@@ -28,7 +28,7 @@ TESTS = FIRMWARE / "tests"
 BOARD = load_board("microbit")
 BOARD_OUT_OF_HEAP = ("memory allocation failed", "parser could not allocate",
                      "maximum recursion depth exceeded")  # the board's own limits, not ours
-WRITE_ATTEMPTS = 4  # files that read back wrong are written again (on the emulator: fresh)
+WRITE_ATTEMPTS = 6  # files that read back wrong are written again (on the emulator: fresh)
 FS_CHUNKS = 118  # the micro:bit's file system: 128-byte chunks (126 of data), 15,100 bytes in one file
 RUNNER = """\
 try:
