@@ -4,7 +4,8 @@
   (viper code inside), or, for a source-only board (micro:bit), the reduced core as .py;
 - chunkpool.py/.mpy: the static pool sized for the board (--chunks/--chunk-size override);
 - package.json for `mpremote mip install` and manifest.py for freezing into a firmware,
-  with the .py sources they name under src/.
+  with the .py sources they name under src/ (no manifest.py for a source-only board:
+  its reduced core reads its pieces and messages from the file system).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
             mpy_cross(src / name, target, board.arch)
         installed.append(target)
     write_package_json(out / "package.json", [p.name for p in installed])
-    write_manifest(out / "manifest.py", sorted(sources), board)
+    if board.arch is not None:  # the reduced core reads its pieces from the file system
+        write_manifest(out / "manifest.py", sorted(sources), board)
     return installed
 
 
