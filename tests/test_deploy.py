@@ -94,11 +94,15 @@ class ResettingBoard:
             self.files.pop(n, None)
 
 
+def two_mpy_files(folder: Path) -> list[Path]:
+    files = [folder / "chunkalloc.mpy", folder / "chunkpool.mpy"]
+    for path in files:
+        path.write_bytes(b"M\x06\x00\x1f" + bytes(100))
+    return files
+
+
 def test_a_board_that_resets_mid_copy_is_left_with_nothing_installed(tmp_path: Path):
-    files = []
-    for name in ("chunkalloc.mpy", "chunkpool.mpy"):
-        (tmp_path / name).write_bytes(b"M\x06\x00\x1f" + bytes(100))
-        files.append(tmp_path / name)
+    files = two_mpy_files(tmp_path)
     board = ResettingBoard()
     with pytest.raises(TargetError, match="chunkpool.mpy.*nothing is installed"):
         deploy(board, load_board("rp2040"), files, 64, 16)
@@ -118,10 +122,7 @@ class GarblingBoard(ResettingBoard):
 
 
 def test_a_file_garbled_on_the_way_is_written_again(tmp_path: Path):
-    files = []
-    for name in ("chunkalloc.mpy", "chunkpool.mpy"):
-        (tmp_path / name).write_bytes(b"M\x06\x00\x1f" + bytes(100))
-        files.append(tmp_path / name)
+    files = two_mpy_files(tmp_path)
     board = GarblingBoard()
     assert "installed 2 files" in deploy(board, load_board("rp2040"), files, 64, 16)
     assert board.files == {p.name: checksum(p.read_bytes()) for p in files}
