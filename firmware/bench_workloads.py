@@ -15,28 +15,12 @@
 
 from array import array
 
+from xorshift import Rng
+
 CHUNK = 64
 POOL_CHUNKS = 4096
 ALIGNS_SEED = (1, 2, 4, 8, 16, 32)  # the seed's 1..128 over 4
 ALIGNS_MCU = (1, 2, 4, 8, 16, 32)
-
-
-class Rng:
-    """xorshift32: the same sequence on every runtime, from a fixed seed."""
-
-    def __init__(self, seed):
-        self.state = seed & 0xFFFFFFFF or 1
-
-    def next(self):
-        x = self.state
-        x ^= (x << 13) & 0xFFFFFFFF
-        x ^= x >> 17
-        x ^= (x << 5) & 0xFFFFFFFF
-        self.state = x
-        return x
-
-    def below(self, n):
-        return self.next() % n
 
 
 class Stream:

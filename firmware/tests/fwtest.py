@@ -3,6 +3,7 @@
 # named test_*: each name states the guarantee it checks.
 
 import chunkalloc
+from xorshift import Rng  # the tests take it from here
 
 FAST = True  # runtests.py sets this to pick the viper (True) or pure (False) path
 
@@ -53,27 +54,6 @@ def needs_memoryview():
 def needs_heap_lock():
     if not ON_MICROPYTHON:
         raise Skip("micropython.heap_lock() exists only on MicroPython")
-
-
-class Rng:
-    """xorshift32: the same sequence on every runtime, from a fixed seed."""
-
-    def __init__(self, seed):
-        self.state = seed & 0xFFFFFFFF or 1
-
-    def next(self):
-        x = self.state
-        x ^= (x << 13) & 0xFFFFFFFF
-        x ^= x >> 17
-        x ^= (x << 5) & 0xFFFFFFFF
-        self.state = x
-        return x
-
-    def below(self, n):
-        return self.next() % n
-
-    def choice(self, seq):
-        return seq[self.below(len(seq))]
 
 
 def state(a):

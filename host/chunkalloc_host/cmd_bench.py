@@ -33,7 +33,7 @@ CONTENDERS = ("fast", "pure", "firstfit", "linked-list", "bytearray")
 CPYTHON_CONTENDERS = ("pure", "bytearray")  # on the MCU mix
 BASELINE = "bytearray"
 PREFIX = "BENCH "
-FILES = ("bench.py", "bench_workloads.py", "bench_linked.py")  # beside the deployed core
+FILES = ("bench.py", "bench_workloads.py", "bench_linked.py", "xorshift.py")  # beside the deployed core
 
 Result = dict[str, Any]
 

@@ -72,6 +72,17 @@ def _mentions(*sources: str) -> set[str]:
     return found
 
 
+def _imported_modules(*sources: str) -> set[str]:
+    found = set()
+    for source in sources:
+        for n in ast.walk(ast.parse(source)):
+            if isinstance(n, ast.ImportFrom) and n.module:
+                found.add(n.module)
+            elif isinstance(n, ast.Import):
+                found |= {a.name for a in n.names}
+    return found
+
+
 def _imported_names(source: str) -> set[str]:
     return {a.asname or a.name for n in ast.walk(ast.parse(source))
             if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
@@ -90,9 +101,13 @@ def cases(module: str, tests_dir: Path = TESTS) -> list[TestCase]:
             extra[POOL_MODULE] = pool_module(BOARD.chunks, BOARD.chunk_size, BOARD.name, compiles_source=True)
         wanted = _mentions(test_source, *extra.values()) | {"Skip", "FAST"}
         fw_source = reduce_module(fwtest, wanted)
-        files = reduced_firmware(wanted | _mentions(fw_source))
+        wanted |= _mentions(fw_source)
+        files = reduced_firmware(wanted)
         files["fwtest.py"] = fw_source
         files[f"{module}.py"] = test_source
+        for helper in _imported_modules(test_source, fw_source):  # e.g. xorshift
+            if not helper.startswith("chunkalloc") and (FIRMWARE / f"{helper}.py").exists():
+                files[f"{helper}.py"] = reduce_module((FIRMWARE / f"{helper}.py").read_text(), wanted)
         files.update(extra)
         found.append(TestCase(module, test, files))
     return found
