@@ -9,7 +9,7 @@ import pytest
 from chunkalloc_host.boards import load_board
 from chunkalloc_host.cli import main
 from chunkalloc_host.cmd_deploy import PROBE, parse_probe
-from chunkalloc_host.microbit_tests import cases
+from chunkalloc_host.microbit_tests import cases, garbled
 from chunkalloc_host.qemu import EmulatedMicrobit, missing
 from chunkalloc_host.target import BoardTarget
 
@@ -92,3 +92,13 @@ def test_chunkalloc_test_runs_the_core_tests_there_and_reports_each(qemu, capsys
     assert "PASS test_alloc.test_free_needs_no_size_and_frees_the_whole_run [pure]" in out
     assert "PASS test_noalloc.test_try_alloc_and_free_allocate_nothing [pure]" in out
     assert " 0 failed" in out
+
+
+def test_a_garbled_command_is_told_from_a_failing_test_and_from_a_board_limit():
+    assert garbled('Traceback (most recent call last):\n  File "<stdin>", line 3\nSyntaxError: invalid syntax\n')
+    assert not garbled('RESULT FAIL\nTraceback (most recent call last):\n  File "<stdin>", line 2, in <module>\n'
+                       '  File "test_alloc.py", line 5, in test_x\nAssertionError:\n')
+    assert not garbled('Traceback (most recent call last):\n  File "<stdin>", line 1, in <module>\n'
+                       'MemoryError: memory allocation failed, allocating 520 bytes\n')
+    assert not garbled('Traceback (most recent call last):\n  File "<stdin>", line 1, in <module>\n'
+                       '  File "chunkalloc.py", line 9, in <module>\nNameError: name \'x\' is not defined\n')

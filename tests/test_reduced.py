@@ -153,3 +153,4 @@ def test_each_micro_bit_case_passes_with_the_same_files_elsewhere(case, runtime,
     if lines[:1] == ["SKIP"]:
         pytest.skip(out.stdout.strip())
     assert out.returncode == 0 and lines[-1:] == ["PASS"], textwrap.indent(out.stdout + out.stderr, "  ")
+

@@ -59,21 +59,25 @@ def run_board(target, board, modules: list[str], paths: list[str], timeout: floa
     return 1 if failed else 0
 
 
+RUN_ATTEMPTS = 3  # on an emulated board that stops answering or gets a command garbled
+
+
 def run_case(runner: Runner, case, timeout: float) -> tuple[str, str]:
-    """The case's result. An emulated board that stops answering is restarted and the
-    case run once more before it counts as a failure; a real one ends the run (TargetError)."""
-    try:
-        return runner.run(case, timeout)
-    except TargetError:
-        restart = getattr(runner.target, "restart", None)
-        if restart is None:
-            raise
-        restart()
-        runner.on_board = {}
-    try:
-        return runner.run(case, timeout)
-    except TargetError as exc:
-        return "FAIL", str(exc)
+    """The case's result. An emulated board that stops answering (or gets a command
+    garbled) is restarted and the case run again, up to RUN_ATTEMPTS times in all, before
+    it counts as a failure; a real board ends the run (TargetError)."""
+    problem = ""
+    for _ in range(RUN_ATTEMPTS):
+        try:
+            return runner.run(case, timeout)
+        except TargetError as exc:
+            restart = getattr(runner.target, "restart", None)
+            if restart is None:
+                raise
+            problem = str(exc)
+            restart()
+            runner.on_board = {}
+    return "FAIL", problem
 
 
 def run_source_board(target, modules: list[str], timeout: float) -> int:

@@ -22,7 +22,7 @@ from . import FIRMWARE
 from .boards import load_board
 from .poolgen import POOL_MODULE, pool_module
 from .reduced import reduce_module, reduced_firmware, uses
-from .target import checksum
+from .target import TargetError, checksum
 
 TESTS = FIRMWARE / "tests"
 BOARD = load_board("microbit")
@@ -135,6 +135,14 @@ def verdict(output: str) -> tuple[str, str]:
     return "FAIL", output.strip()
 
 
+def garbled(output: str) -> bool:
+    """Whether a command reached the board garbled: no result, and the error is in the
+    command itself (ours are valid Python), not in the code it ran nor a board limit."""
+    frames = [line.strip() for line in output.splitlines() if line.strip().startswith('File "')]
+    return ("RESULT " not in output and bool(frames) and frames[-1].startswith('File "<stdin>"')
+            and "MemoryError" not in output and not any(m in output for m in BOARD_OUT_OF_HEAP))
+
+
 def fs_chunks(files: dict) -> int:
     """Flash chunks files take on the micro:bit (name and length in the first chunk)."""
     return sum((len(text.encode()) + len(name) + 3 + 125) // 126 for name, text in files.items())
@@ -160,7 +168,10 @@ class Runner:
         args = []
         for code in case.execs():
             args += ["exec", code]
-        return verdict(self.target.mpremote(*args, capture=True, timeout=timeout).stdout or "")
+        output = self.target.mpremote(*args, capture=True, timeout=timeout).stdout or ""
+        if garbled(output):
+            raise TargetError(f"a command reached the board garbled: {output.strip()[-200:]}")
+        return verdict(output)
 
     def _install(self, files: dict, timeout: float) -> str | None:
         """Put files on the board (removing the rest, writing what changed) and read them
