@@ -96,6 +96,8 @@ def test_chunkalloc_test_runs_the_core_tests_there_and_reports_each(qemu, capsys
 
 def test_a_garbled_command_is_told_from_a_failing_test_and_from_a_board_limit():
     assert garbled('Traceback (most recent call last):\n  File "<stdin>", line 3\nSyntaxError: invalid syntax\n')
+    assert garbled('RESULT FAIL\nTraceback (most recent call last):\n  File "<stdin>", line 3, in <module>\n'
+                   "NameError: name 'pr' is not defined\n")  # seen: the runner's print('RESULT PASS')
     assert not garbled('RESULT FAIL\nTraceback (most recent call last):\n  File "<stdin>", line 2, in <module>\n'
                        '  File "test_alloc.py", line 5, in test_x\nAssertionError:\n')
     assert not garbled('Traceback (most recent call last):\n  File "<stdin>", line 1, in <module>\n'

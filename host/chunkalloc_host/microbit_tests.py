@@ -136,10 +136,11 @@ def verdict(output: str) -> tuple[str, str]:
 
 
 def garbled(output: str) -> bool:
-    """Whether a command reached the board garbled: no result, and the error is in the
-    command itself (ours are valid Python), not in the code it ran nor a board limit."""
+    """Whether a command reached the board garbled: the error is in the command itself
+    (ours are valid Python; the runner's own lines too), not in the code it ran, and is
+    not a board limit."""
     frames = [line.strip() for line in output.splitlines() if line.strip().startswith('File "')]
-    return ("RESULT " not in output and bool(frames) and frames[-1].startswith('File "<stdin>"')
+    return (bool(frames) and frames[-1].startswith('File "<stdin>"')
             and "MemoryError" not in output and not any(m in output for m in BOARD_OUT_OF_HEAP))
 
 
