@@ -9,9 +9,9 @@ import pytest
 from chunkalloc_host.boards import load_board
 from chunkalloc_host.cli import main
 from chunkalloc_host.cmd_deploy import PROBE, parse_probe
-from chunkalloc_host.microbit_tests import cases, garbled
+from chunkalloc_host.microbit_tests import cases
 from chunkalloc_host.qemu import EmulatedMicrobit, missing
-from chunkalloc_host.target import BoardTarget
+from chunkalloc_host.target import BoardTarget, garbled
 
 LISTDIR = "import os\nprint(sorted(os.listdir()))"
 

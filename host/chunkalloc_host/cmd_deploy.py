@@ -19,7 +19,7 @@ from .boards import Board, load_board
 from .cmd_build import BuildError, add_pool_arguments, build
 from .mpy import MpyFormat, firmware_format, incompatibility, read_file_header
 from .poolgen import pool_bytes
-from .target import TargetError, add_target_arguments, checksum, open_target
+from .target import TargetError, add_target_arguments, checksum, garbled, open_target
 
 HELP = "install chunkalloc on a board with mpremote, after checking firmware and free RAM"
 
@@ -95,6 +95,8 @@ def deploy(target, board: Board, files: list[Path], chunks: int, chunk_size: int
             raise TargetError(f"after copying, these files are missing or differ: {', '.join(wrong)} "
                               f"(did the board reset?){said}")
         checked = target.run_steps(VERIFY, timeout=60)
+        if garbled(checked.stdout or ""):  # a lossy line: the command, not the import, failed
+            checked = target.run_steps(VERIFY, timeout=60)
         if "VERIFIED" not in checked.stdout:
             raise TargetError(f"chunkalloc does not import on the board: {checked.stdout.strip()[-300:]}")
     except (TargetError, OSError) as exc:

@@ -22,12 +22,10 @@ from . import FIRMWARE
 from .boards import load_board
 from .poolgen import POOL_MODULE, pool_module
 from .reduced import reduce_module, reduced_firmware, uses
-from .target import TargetError, checksum
+from .target import BOARD_OUT_OF_HEAP, TargetError, checksum, garbled
 
 TESTS = FIRMWARE / "tests"
 BOARD = load_board("microbit")
-BOARD_OUT_OF_HEAP = ("memory allocation failed", "parser could not allocate",
-                     "maximum recursion depth exceeded")  # the board's own limits, not ours
 WRITE_ATTEMPTS = 6  # files that read back wrong are written again (on the emulator: fresh)
 FS_CHUNKS = 118  # the micro:bit's file system: 128-byte chunks (126 of data), 15,100 bytes in one file
 RUNNER = """\
@@ -133,15 +131,6 @@ def verdict(output: str) -> tuple[str, str]:
     if limit or "MemoryError" in output:
         return "SKIP", f"setting up needs more heap or stack than the micro:bit has ({limit or 'MemoryError'})"
     return "FAIL", output.strip()
-
-
-def garbled(output: str) -> bool:
-    """Whether a command reached the board garbled: the error is in the command itself
-    (ours are valid Python; the runner's own lines too), not in the code it ran, and is
-    not a board limit."""
-    frames = [line.strip() for line in output.splitlines() if line.strip().startswith('File "')]
-    return (bool(frames) and frames[-1].startswith('File "<stdin>"')
-            and "MemoryError" not in output and not any(m in output for m in BOARD_OUT_OF_HEAP))
 
 
 def fs_chunks(files: dict) -> int:

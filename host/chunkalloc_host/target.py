@@ -20,6 +20,8 @@ from pathlib import Path
 from . import FIRMWARE
 from .boards import Board, load_board
 
+BOARD_OUT_OF_HEAP = ("memory allocation failed", "parser could not allocate",
+                     "maximum recursion depth exceeded")  # the board's own limits, not ours
 MPREMOTE_TIMEOUT = 120.0  # seconds for one mpremote call unless the caller says otherwise
 # Longest exec when writing files on a source-only board: mpremote sends raw-REPL code in
 # 256-byte blocks, and on the emulated micro:bit bytes of a second block can get lost
@@ -41,6 +43,15 @@ def micropython_binary() -> str:
 def mpremote_binary() -> str:
     local = Path(sys.executable).with_name("mpremote")
     return str(local) if local.exists() else (shutil.which("mpremote") or "mpremote")
+
+
+def garbled(output: str) -> bool:
+    """Whether a command reached the board garbled: the error is in the command itself
+    (ours are valid Python; the runner's own lines too), not in the code it ran, and is
+    not a board limit."""
+    frames = [line.strip() for line in output.splitlines() if line.strip().startswith('File "')]
+    return (bool(frames) and frames[-1].startswith('File "<stdin>"')
+            and "MemoryError" not in output and not any(m in output for m in BOARD_OUT_OF_HEAP))
 
 
 def checksum(data: bytes) -> int:
