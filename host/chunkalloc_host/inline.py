@@ -75,10 +75,15 @@ def _one_expression(fn: ast.FunctionDef) -> bool:
     return len(fn.body) == 1 and isinstance(fn.body[0], ast.Return) and fn.body[0].value is not None
 
 
-_fresh = itertools.count()
+def _fresh_prefix(caller: ast.AST) -> str:
+    """_i0_, _i1_, ...: the first prefix no name in caller has yet (the same code always
+    gets the same names)."""
+    taken = {n.id for n in ast.walk(caller) if isinstance(n, ast.Name)}
+    prefixes = (f"_i{tag}_" for tag in itertools.count())
+    return next(p for p in prefixes if not any(name.startswith(p) for name in taken))
 
 
-def _bind(fn: ast.FunctionDef, call: ast.Call, method: bool
+def _bind(fn: ast.FunctionDef, call: ast.Call, method: bool, caller: ast.AST
           ) -> tuple[dict[str, ast.expr], ast.FunctionDef] | None:
     """(parameter -> argument expression, a copy of fn with its locals renamed apart)."""
     params = [a.arg for a in fn.args.args]
@@ -99,11 +104,11 @@ def _bind(fn: ast.FunctionDef, call: ast.Call, method: bool
                 return None
             bound[p] = defaults[p]
     fn = copy.deepcopy(fn)
-    tag = next(_fresh)
+    prefix = _fresh_prefix(caller)
     local = set(params) | {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)
                            and isinstance(n.ctx, ast.Store)}
     local |= {h.name for h in ast.walk(fn) if isinstance(h, ast.ExceptHandler) and h.name}
-    names = {n: f"_i{tag}_{n}" for n in local if n != "self"}
+    names = {n: prefix + n for n in local if n != "self"}
     for node in ast.walk(fn):
         if isinstance(node, ast.Name) and node.id in names:
             node.id = names[node.id]
@@ -141,8 +146,9 @@ def _ends(body: list[ast.stmt]) -> bool:
     return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise, ast.Break))
 
 
-def _inline_statement(stmt: ast.stmt, fns: _Functions) -> list[ast.stmt] | None:
-    """stmt (a whole-statement call) with the callee's body in place of the call, or None."""
+def _inline_statement(stmt: ast.stmt, fns: _Functions, caller: ast.AST) -> list[ast.stmt] | None:
+    """stmt (a whole-statement call in caller) with the callee's body in place of the
+    call, or None."""
     if isinstance(stmt, ast.Expr):
         call, target = stmt.value, None
     elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
@@ -158,7 +164,7 @@ def _inline_statement(stmt: ast.stmt, fns: _Functions) -> list[ast.stmt] | None:
     as_return = isinstance(stmt, ast.Return)
     if not as_return and _returns_in_loops(fn):
         return None
-    binding = _bind(fn, call, fns.is_method(fn))
+    binding = _bind(fn, call, fns.is_method(fn), caller)
     if binding is None:
         return None
     bound, fn = binding
@@ -179,11 +185,23 @@ def _inline_statement(stmt: ast.stmt, fns: _Functions) -> list[ast.stmt] | None:
     return out + [ast.While(test=ast.Constant(True), body=body, orelse=[])]
 
 
+def _load(node: ast.expr) -> bool:
+    """A name, a constant, or attributes of one: nothing runs when it is left out."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, (ast.Name, ast.Constant))
+
+
 class _InlineExpressions(ast.NodeTransformer):
     """Calls of one-expression callees, anywhere, where no argument is evaluated twice."""
 
     def __init__(self, fns: _Functions, only: ast.FunctionDef | None = None):
         self.fns, self.only, self.changed = fns, only, False
+        self.caller: ast.AST = ast.Module(body=[], type_ignores=[])  # where the calls are
+
+    def inline_in(self, caller: ast.AST) -> ast.AST:
+        self.caller = caller
+        return self.visit(caller)
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
@@ -191,14 +209,17 @@ class _InlineExpressions(ast.NodeTransformer):
         if fn is None or (self.only is not None and fn is not self.only) \
                 or not _one_expression(fn) or not _inlinable(fn):
             return node
-        binding = _bind(fn, node, self.fns.is_method(fn))
+        binding = _bind(fn, node, self.fns.is_method(fn), self.caller)
         if binding is None:
             return node
         bound, fn = binding
         expression = fn.body[0].value
         uses = {p: sum(isinstance(n, ast.Name) and n.id == p for n in ast.walk(expression))
                 for p in bound}
-        if any(uses[p] != 1 and not isinstance(v, (ast.Name, ast.Constant)) for p, v in bound.items()):
+        # each argument evaluated once; a name or constant any number of times; a plain
+        # load (self.heap) may also go unevaluated
+        if any(uses[p] > 1 and not isinstance(v, (ast.Name, ast.Constant))
+               or uses[p] == 0 and not _load(v) for p, v in bound.items()):
             return node
 
         self.changed = True
@@ -208,14 +229,14 @@ class _InlineExpressions(ast.NodeTransformer):
 def _inline_one(fn: ast.FunctionDef, callee: ast.FunctionDef, fns: _Functions) -> bool:
     """Inline one call of callee in fn; whether it could."""
     expressions = _InlineExpressions(fns, callee)
-    fn.body = [expressions.visit(s) for s in fn.body]
+    expressions.inline_in(fn)
     if expressions.changed:
         return True
 
     def rewrite(body: list[ast.stmt]) -> bool:
         for i, stmt in enumerate(body):
             if fns.callee(getattr(stmt, "value", None)) is callee:
-                new = _inline_statement(stmt, fns)
+                new = _inline_statement(stmt, fns, fn)
                 if new is not None:
                     body[i:i + 1] = new
                     return True
@@ -253,6 +274,13 @@ def shallow(body: list[ast.stmt], cls: ast.ClassDef, limit: int = MAX_DEPTH) -> 
     most limit calls; the names of those that still nest deeper."""
     fns = _Functions(body, cls)
     return [fn.name for fn in fns.all() if not _flatten(fn, limit, fns)]
+
+
+def inline_expressions(body: list[ast.stmt], cls: ast.ClassDef) -> None:
+    """Inline (in place) the calls anywhere in body of its one-expression functions, and
+    of cls's one-expression methods, where no argument is evaluated twice."""
+    inline = _InlineExpressions(_Functions(body, cls))
+    body[:] = [inline.inline_in(n) for n in body]
 
 
 def lean(body: list[ast.stmt], cls: ast.ClassDef, keep: set[str]) -> None:

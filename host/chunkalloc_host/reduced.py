@@ -39,7 +39,7 @@ import builtins
 import itertools
 
 from . import FIRMWARE
-from .inline import lean, shallow
+from .inline import inline_expressions, lean, shallow
 
 CLASS = "ChunkAllocator"
 KERNELS = "chunkalloc_pure"
@@ -160,20 +160,21 @@ def reachable(roots: set[str], bodies: list[list[ast.stmt]]) -> set[str]:
         for node in body:
             if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 todo |= uses(node)
+    # asking for a method of the allocator asks for the allocator
+    methods = set().union(*(definitions(n.body) for n in defs.get(CLASS, []) if isinstance(n, ast.ClassDef)))
     seen: set[str] = set()
     while todo:
         name = todo.pop()
         if name in seen or name not in defs:
             continue
         seen.add(name)
+        if name in methods:
+            todo.add(CLASS)
         for node in defs[name]:
             if isinstance(node, ast.ClassDef):  # a class's bases and decorators, not its methods
                 todo |= set().union(*(uses(b) for b in node.bases + node.decorator_list))
             else:
                 todo |= uses(node)
-    # asking for a method of the allocator asks for the allocator
-    if any(isinstance(n, ast.ClassDef) and set(definitions(n.body)) & seen for n in defs.get(CLASS, [])):
-        seen |= reachable(roots | {CLASS}, bodies) if CLASS not in seen else set()
     return seen
 
 
@@ -355,54 +356,17 @@ def _live(block: list[ast.stmt]) -> list[ast.stmt]:
     return block
 
 
-def _one_expression_functions(body: list[ast.stmt]) -> dict[str, ast.FunctionDef]:
-    found = {}
-    for node in body:
-        if isinstance(node, ast.FunctionDef) and len(node.body) == 1 \
-                and isinstance(node.body[0], ast.Return) and node.body[0].value is not None \
-                and not node.args.defaults and not node.args.vararg and not node.args.kwarg:
-            found[node.name] = node
-    return found
-
-
-class _Inline(ast.NodeTransformer):
-    """f(a, b) becomes f's expression with a and b in it, where each argument is a name
-    or a constant or is used once (so nothing is evaluated twice)."""
-
-    def __init__(self, functions: dict[str, ast.FunctionDef]):
-        self.functions = functions
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
-        fn = self.functions.get(node.func.id) if isinstance(node.func, ast.Name) else None
-        if fn is None or node.keywords or len(node.args) != len(fn.args.args) \
-                or any(isinstance(a, ast.Starred) for a in node.args):
-            return node
-        expression = fn.body[0].value
-        params = [a.arg for a in fn.args.args]
-        counts = {p: sum(isinstance(s, ast.Name) and s.id == p for s in ast.walk(expression))
-                  for p in params}
-        if any(counts[p] > 1 and not isinstance(a, (ast.Name, ast.Constant))
-               for p, a in zip(params, node.args)):
-            return node
-        bound = dict(zip(params, node.args))
-
-        class Substitute(ast.NodeTransformer):
-            def visit_Name(self, name: ast.Name) -> ast.AST:
-                return bound[name.id] if name.id in bound else name
-
-        import copy
-        return _Fold({}).visit(Substitute().visit(copy.deepcopy(expression)))
+def _flat(nodes: list) -> list[ast.stmt]:
+    """nodes with the lists a transformer returned for some of them spliced in."""
+    return [s for n in nodes for s in (n if isinstance(n, list) else [n])]
 
 
 def _specialised(body: list[ast.stmt]) -> list[ast.stmt]:
-    body = [_Specialise().visit(n) for n in body]
-    body = [s for n in body for s in (n if isinstance(n, list) else [n])]
+    body = _flat([_Specialise().visit(n) for n in body])
     fold = _Fold(_constants(body))
-    body = _live([fold.visit(n) for n in body])
-    body = [s for n in body for s in (n if isinstance(n, list) else [n])]
-    inline = _Inline(_one_expression_functions(body))
-    return [inline.visit(n) for n in body]
+    body = _flat(_live([fold.visit(n) for n in body]))
+    inline_expressions(body, _class([]))  # module functions now; methods by depth, later
+    return [_Fold({}).visit(n) for n in body]
 
 
 # -- 3. pruned ---------------------------------------------------------------------
@@ -583,7 +547,7 @@ def _messages_numbered(body: list[ast.stmt]) -> str:
 
 def reduced_module(core: str, pure: str, keep: set[str] = BUILD_KEEP
                    ) -> tuple[list[ast.stmt], str]:
-    """The reduced chunkalloc as one module (steps 1-4), and its messages file's text."""
+    """The reduced chunkalloc as one module (steps 1-6), and its messages file's text."""
     body = _merged(_strip(ast.parse(core).body, set()), _strip(ast.parse(pure).body, set()))
     body = _pruned(_messages_read_when_raised(_specialised(body)), keep)
     deep = shallow(body, _class(body))
