@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from . import FIRMWARE
 from .atomic import write_text_atomically
+from .tables import aligned
 from .target import add_target_arguments, open_target
 
 HELP = "benchmark chunkalloc against bytearray(n) and a linked-list allocator: table, JSON, plots"
@@ -171,10 +172,7 @@ def table(results: list[Result]) -> str:
             rows.append(("", "", "", "free",
                          *(f"{s[k] / 1000:.2f}" for k in ("median", "mean", "p99", "p999", "max")),
                          "", "", "", ""))
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    lines = ["  ".join(str(x).rjust(w) for x, w in zip(line, widths)).rstrip()
-             for line in (head, *rows)]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = aligned([head, *rows], rule=True)
     clocks = {}
     for r in results:
         if r["workload"] != "efficiency":

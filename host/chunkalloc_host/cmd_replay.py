@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import tracefile
 from .replay import Result, replay
+from .tables import aligned
 
 HELP = "replay a trace on the CPython path for each chunk size, best-fit on and off"
 
@@ -41,9 +42,7 @@ def table(results: list[Result], pool_bytes: int) -> str:
         eff = "-" if r.efficiency is None else f"{r.efficiency:.1f}"
         rows.append((f"{r.chunk_size}", "on" if r.best_fit else "off", f"{r.chunks}",
                      f"{r.failures}", f"{r.peak_bytes}", f"{r.peak_usage:.1f}", f"{r.waste:.1f}", eff))
-    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
-    return "\n".join([f"pool of {pool_bytes} B", *lines])
+    return "\n".join([f"pool of {pool_bytes} B", *aligned(rows)])
 
 
 def run(args: argparse.Namespace) -> int:

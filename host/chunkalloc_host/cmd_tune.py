@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import tracefile
 from .cmd_replay import chunk_sizes
+from .tables import aligned
 from .tune import Fit, tune
 
 HELP = "recommend a chunk size and a pool size for a trace, with the evidence"
@@ -25,13 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def table(fits: list[Fit]) -> str:
     rows = [("chunk", "best-fit", "min chunks", "chunks", "pool B", "bitmap B", "RAM B",
              "peak %", "waste %", "replays")]
-    for n, f in enumerate(sorted(fits, key=lambda f: (f.chunk_size, not f.best_fit))):
+    for f in sorted(fits, key=lambda f: (f.chunk_size, not f.best_fit)):
         rows.append((f"{f.chunk_size}", "on" if f.best_fit else "off", f"{f.min_chunks}",
                      f"{f.chunks}", f"{f.pool_bytes}", f"{f.bitmap_bytes}",
                      f"{f.ram}" + (" *" if f is fits[0] else ""),
                      f"{f.result.peak_usage:.1f}", f"{f.result.waste:.1f}", f"{f.replays}"))
-    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows)
+    return "\n".join(aligned(rows))
 
 
 def run(args: argparse.Namespace) -> int:
