@@ -86,6 +86,15 @@ def _imported_names(source: str) -> set[str]:
             if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
 
 
+def _board_module(name: str) -> str | None:
+    """The source the board gets for a module a test imports, besides chunkalloc (the
+    reduced core) and fwtest: the board's generated pool, or a firmware helper."""
+    if name == POOL_MODULE[:-3]:
+        return pool_module(BOARD.chunks, BOARD.chunk_size, BOARD.name, compiles_source=True)
+    path = FIRMWARE / f"{name}.py"
+    return path.read_text() if path.exists() and not name.startswith("chunkalloc") else None
+
+
 def cases(module: str, tests_dir: Path = TESTS) -> list[TestCase]:
     source = (tests_dir / f"{module}.py").read_text()
     fwtest = (tests_dir / "fwtest.py").read_text()
@@ -94,19 +103,16 @@ def cases(module: str, tests_dir: Path = TESTS) -> list[TestCase]:
     found = []
     for test in names:
         test_source = reduce_module(source, {test})
-        extra = {}
-        if POOL_MODULE[:-3] in _imported_names(test_source):
-            extra[POOL_MODULE] = pool_module(BOARD.chunks, BOARD.chunk_size, BOARD.name, compiles_source=True)
-        wanted = _mentions(test_source, *extra.values()) | {"Skip", "FAST"}
+        wanted = _mentions(test_source) | {"Skip", "FAST"}
         fw_source = reduce_module(fwtest, wanted)
         wanted |= _mentions(fw_source)
-        files = reduced_firmware(wanted)
+        helpers = {f"{name}.py": reduce_module(text, wanted)
+                   for name in sorted(_imported_modules(test_source, fw_source))
+                   if (text := _board_module(name)) is not None}
+        files = reduced_firmware(wanted | _mentions(*helpers.values()))
+        files.update(helpers)
         files["fwtest.py"] = fw_source
         files[f"{module}.py"] = test_source
-        for helper in _imported_modules(test_source, fw_source):  # e.g. xorshift
-            if not helper.startswith("chunkalloc") and (FIRMWARE / f"{helper}.py").exists():
-                files[f"{helper}.py"] = reduce_module((FIRMWARE / f"{helper}.py").read_text(), wanted)
-        files.update(extra)
         found.append(TestCase(module, test, files))
     return found
 
