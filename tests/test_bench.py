@@ -1,4 +1,6 @@
-"""`chunkalloc bench --quick` runs on the unix port and writes its table, JSON and plots.
+"""`chunkalloc bench --quick` runs on the unix port and writes its table, JSON and plots;
+the board path (batches on fresh boards, instruction counts) runs against a stand-in
+board that is the unix port.
 
 These tests check that the benchmark runs and that its outputs are complete and
 well-formed; never its timings (this machine is shared and noisy).
@@ -6,6 +8,7 @@ well-formed; never its timings (this machine is shared and noisy).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -15,35 +18,51 @@ from pathlib import Path
 
 import pytest
 
-from chunkalloc_host import cli
-from chunkalloc_host import FIRMWARE
-from chunkalloc_host.cmd_bench import (BASELINE, CONTENDERS, CPYTHON_CONTENDERS, FILES, WORKLOADS,
-                                       add_ratios, install, median_run, parse)
+from chunkalloc_host import FIRMWARE, cli, cmd_bench
+from chunkalloc_host.boards import load_board
+from chunkalloc_host.cmd_bench import (BASELINE, BOARD_WORKLOADS, CPYTHON_CONTENDERS, FILES,
+                                       OTHERS, SCENARIOS, TIMED, add_instructions, add_ratios,
+                                       board_jobs, install, median_run, parse, parse_all)
+from chunkalloc_host.target import UnixTarget
 
 STATS = {"n", "median", "mean", "p99", "p999", "max", "total", "cdf"}
-PNGS = {"latency_seed.png": (800, 500), "latency_mcu.png": (800, 500),
-        "latency_realloc.png": (800, 500), "latency_mcu_cpython.png": (800, 500),
-        "efficiency.png": (700, 450)}
+PNGS = {f"latency_{w}{suffix}.png": (800, 500) for w in TIMED for suffix in ("", "_idle")}
+PNGS.update({"latency_mcu_cpython.png": (800, 500), "efficiency.png": (700, 450)})
+
+
+def bench(args: list[str]) -> tuple[dict, str]:
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        status = cli.main(["bench", *args])
+    assert status == 0
+    out = Path(args[args.index("--out") + 1])
+    return json.loads((out / "bench.json").read_text()), buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory) -> tuple[Path, dict, str]:
     out = tmp_path_factory.mktemp("bench")
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        status = cli.main(["bench", "--quick", "--out", str(out)])
-    assert status == 0
-    return out, json.loads((out / "bench.json").read_text()), buffer.getvalue()
+    report, text = bench(["--quick", "--out", str(out)])
+    return out, report, text
 
 
-def test_json_holds_every_workload_against_every_contender(quick):
+def test_json_holds_every_workload_against_every_contender_in_both_scenarios(quick):
     _, report, _ = quick
-    runs = {(r["runtime"], r["workload"], r["contender"]) for r in report["results"]}
-    expected = {("micropython", w, c) for w in WORKLOADS for c in CONTENDERS
-                if not (w == "efficiency" and c == BASELINE)}
-    expected |= {("cpython", "mcu", c) for c in CPYTHON_CONTENDERS}
+    kernels = report["kernels"]
+    assert report["contenders"] == [*kernels, *OTHERS]
+    assert report["scenarios"] == list(SCENARIOS) == ["idle", "loaded"]
+    runs = {(r["runtime"], r["workload"], r["contender"], r.get("scenario"))
+            for r in report["results"]}
+    expected = {("micropython", w, c, s) for w in TIMED for c in report["contenders"]
+                for s in SCENARIOS}
+    expected |= {("micropython", "efficiency", c, None) for c in report["contenders"]
+                 if c != BASELINE}
+    expected |= {("micropython", "pair", c, s) for c in [*kernels, BASELINE] for s in SCENARIOS}
+    expected |= {("cpython", "mcu", c, "idle") for c in CPYTHON_CONTENDERS}
     assert runs == expected
+    assert len(runs) == len(report["results"])
     assert {"command", "machine", "runtime_s", "steps", "pool_bytes", "seed"} <= report.keys()
+    assert report["counts_instructions"] is False
 
 
 def test_timed_results_carry_latency_stats_clock_and_ratios(quick):
@@ -53,23 +72,43 @@ def test_timed_results_carry_latency_stats_clock_and_ratios(quick):
             assert 0 < r["efficiency"] <= 100 and len(r["runs"]) >= 1
             continue
         op = "realloc" if r["workload"] == "realloc" else "alloc"
-        assert STATS <= r[op].keys(), r[op].keys()
-        assert r[op]["n"] > 0 and r["failures"] >= 0
-        assert r[op]["median"] <= r[op]["p99"] <= r[op]["p999"] <= r[op]["max"]
-        assert [p for p, _ in r[op]["cdf"]] == sorted(p for p, _ in r[op]["cdf"])
+        assert r[op]["n"] > 0 and r["failures"] >= 0 and r["total_ns"] >= 0
         assert r["clock"] and r["clock_resolution_ns"] >= 1 and r["timing"]
         assert r["vs_bytearray"]["total"] > 0
+        if r["workload"] == "pair":  # timed whole, the loop without the pairs taken off
+            assert r["timing"] == "whole loop" and r[op]["n"] == r["free"]["n"] == r["steps"]
+            assert r["harness_ns"] >= 0 and r["wall_ns"] >= r["total_ns"]
+            continue
+        assert r["timing"] == "single operations"
+        assert STATS <= r[op].keys(), r[op].keys()
+        assert r[op]["median"] <= r[op]["p99"] <= r[op]["p999"] <= r[op]["max"]
+        assert [p for p, _ in r[op]["cdf"]] == sorted(p for p, _ in r[op]["cdf"])
         if r["contender"] == BASELINE:
             assert r["vs_bytearray"]["total"] == pytest.approx(1.0)
 
 
-def test_fast_contenders_really_ran_the_viper_kernels(quick):
+def test_the_loaded_gc_heap_holds_live_data_and_the_idle_one_does_not(quick):
     _, report, _ = quick
+    live = {(r["workload"], r["contender"], r["scenario"]): r["gc_live_bytes"]
+            for r in report["results"] if r["runtime"] == "micropython"
+            and r["workload"] in TIMED}
+    for (workload, contender, scenario), n in live.items():
+        if scenario == "loaded":  # ballast the size of the pool (64 KiB)
+            assert n - live[workload, contender, "idle"] >= report["pool_bytes"] // 2
+
+
+def test_kernel_contenders_really_ran_their_kernels(quick):
+    _, report, _ = quick
+    kernels = report["kernels"]
+    assert "viper" in kernels and kernels[-1] == "pure"  # the x64 unix port has viper
     for r in report["results"]:
-        if r["runtime"] == "micropython" and r["contender"] in ("fast", "firstfit"):
-            assert r["fast"] is True
-        if r["contender"] == "pure":
-            assert r["fast"] is False
+        if r["contender"] in kernels:
+            assert r["kernel"] == r["contender"]
+            assert r["fast"] is (r["contender"] != "pure")
+        if r["contender"] == "firstfit":
+            assert r["kernel"] == kernels[0] and r["fast"] is True
+        if r["contender"] in ("linked-list", BASELINE):
+            assert r["kernel"] is None
 
 
 def test_plots_are_pngs_of_the_expected_size(quick):
@@ -81,58 +120,159 @@ def test_plots_are_pngs_of_the_expected_size(quick):
         assert struct.unpack(">II", data[16:24]) == size, name
 
 
-def test_terminal_table_has_a_row_per_timed_run_and_the_efficiency_lines(quick):
+def test_terminal_report_has_a_latency_row_per_timed_run_and_the_scenarios_side_by_side(quick):
     _, report, text = quick
     assert "p99.9" in text and "heap efficiency" in text
-    timed = [r for r in report["results"] if r["workload"] != "efficiency"]
-    rows = [line for line in text.splitlines()
-            if line.split()[:1] and line.split()[0] in ("seed", "mcu", "realloc")]
-    free_rows = [line for line in text.splitlines() if line.split()[:1] == ["free"]]
-    assert len(rows) == len(timed)
-    assert len(free_rows) == sum(1 for r in timed if r["free"]["n"])
+    latency, both = text.split("\n\n")[:2]
+    each = [r for r in report["results"] if r["workload"] in TIMED]
+    rows = [line for line in latency.splitlines() if line.split()[:1]
+            and line.split()[0] in TIMED]
+    free_rows = [line for line in latency.splitlines() if line.split()[:1] == ["free"]]
+    assert len(rows) == len(each)
+    assert len(free_rows) == sum(1 for r in each if r["free"]["n"])
+    head = both.splitlines()[1].split()
+    assert head[:4] == ["workload", "contender", "runtime", "op"]
+    assert head.index("idle") < head.index("loaded")
+    groups = {(r["workload"], r["contender"], r["runtime"]) for r in report["results"]
+              if r["workload"] != "efficiency"}
+    side = [line.split() for line in both.splitlines()[3:] if line.split()[:1]
+            and line.split()[0] in (*TIMED, "pair")]
+    assert len(side) == len(groups)
+    for cells in side:  # the baseline's ratios are 1.00 in each scenario it ran in
+        if cells[1] == BASELINE:  # total and p99.9 (pairs: total only); CPython: idle only
+            ratios = 1 if cells[0] == "pair" else 2
+            scenarios = 2 if cells[2] == "micropython" else 1
+            assert cells.count("1.00") == ratios * scenarios, cells
 
 
-def test_ratios_are_taken_against_bytearray_of_the_same_workload_and_runtime():
-    def result(contender: str, total: float, p999: float) -> dict:
+def test_ratios_are_taken_against_bytearray_of_the_same_workload_runtime_and_scenario():
+    def result(contender: str, scenario: str, total: float, p999: float) -> dict:
         return {"runtime": "micropython", "workload": "mcu", "contender": contender,
-                "alloc": {"total": total, "p999": p999}, "free": {"total": 0.0}}
+                "scenario": scenario, "alloc": {"total": total, "p999": p999},
+                "free": {"total": 0.0}}
 
-    results = [result("fast", 50.0, 10.0), result(BASELINE, 100.0, 100.0)]
+    results = [result("viper", "idle", 50.0, 10.0), result(BASELINE, "idle", 100.0, 100.0),
+               result("viper", "loaded", 50.0, 10.0), result(BASELINE, "loaded", 25.0, 50.0)]
     add_ratios(results)
     assert results[0]["vs_bytearray"] == {"total": 0.5, "p999": 0.1}
+    assert results[2]["vs_bytearray"] == {"total": 2.0, "p999": 0.2}
 
 
-def test_repeated_runs_keep_the_one_of_median_total_time():
-    def result(total: float) -> dict:
-        return {"workload": "mcu", "alloc": {"total": total}, "free": {"total": 1.0}}
+def test_whole_loop_totals_become_instructions_per_op_on_a_counting_board():
+    r = {"runtime": "micropython", "workload": "mcu", "contender": "viper", "scenario": "idle",
+         "alloc": {"n": 90}, "free": {"n": 70}, "failures": 10, "total_ns": 1_600_000,
+         "harness_ns": 400_000}
+    pair = {"runtime": "micropython", "workload": "pair", "contender": "viper",
+            "scenario": "idle", "alloc": {"n": 100}, "free": {"n": 100}, "failures": 0,
+            "total_ns": 800_000, "harness_ns": 0}
+    add_instructions([r, pair], 1.0)
+    assert r["instructions"] == {"total": 1_600_000, "per_op": 10_000.0, "harness": 400_000,
+                                 "per_request": 16_000.0}
+    assert pair["instructions"]["per_op"] == 8_000.0  # per alloc+free pair
+    add_instructions([pair], 25 / 16)  # a board whose ticks run at 16/25 of its clock
+    assert pair["instructions"]["total"] == 1_250_000
 
-    chosen = median_run([result(9.0), result(2.0), result(5.0)])
-    assert chosen["alloc"]["total"] == 5.0 and chosen["repeats"] == 3
-    efficiency = [{"workload": "efficiency", "efficiency": 86.0}] * 2
-    assert median_run(efficiency) is efficiency[0]
+
+def test_a_board_runs_one_batch_per_contender_pairs_for_kernels_and_bytearray_only():
+    batches = board_jobs(["viper", "pure", "firstfit", "linked-list", BASELINE],
+                         ["viper", "pure"])
+    assert [b[0].contender for b in batches] == ["viper", "pure", "firstfit", "linked-list",
+                                                  BASELINE]
+    for batch in batches:
+        assert {j.contender for j in batch} == {batch[0].contender}
+        assert all(j.timing == "total" and j.workload in BOARD_WORKLOADS for j in batch)
+        want = {("mcu", s) for s in SCENARIOS}
+        if batch[0].contender in ("viper", "pure", BASELINE):
+            want |= {("pair", s) for s in SCENARIOS}
+        assert {(j.workload, j.scenario) for j in batch} == want
 
 
-def test_on_a_board_the_benchmark_modules_are_copied_first():
+class StandInBoard(UnixTarget):
+    """The unix port standing in for an emulated board that counts instructions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.board = load_board("qemu-m0")
+        self.counts_instructions = True
+        self.mount = FIRMWARE
+        self.restarts = 0
+        self.calls = 0
+
+    def run(self, code: str, **kwargs) -> subprocess.CompletedProcess:
+        self.calls += 1
+        return super().run(code, **kwargs)
+
+    def restart(self) -> None:
+        self.restarts += 1
+
+
+def test_on_a_counting_board_the_report_is_in_instructions(tmp_path, monkeypatch):
+    board = StandInBoard()
+    opened: list[tuple] = []
+
+    def fake_open_target(name: str, port: str | None = None, **kwargs) -> StandInBoard:
+        opened.append((name, port, kwargs))
+        return board
+
+    monkeypatch.setattr(cmd_bench, "open_target", fake_open_target)
+    report, text = bench(["--board", "qemu-m0", "--steps", "200", "--pool-kib", "16",
+                          "--out", str(tmp_path)])
+    assert opened == [("qemu-m0", None, {"icount": True, "micropython": None})]
+    contenders = report["contenders"]
+    assert board.calls == len(contenders) and board.restarts == len(contenders) - 1
+    assert report["counts_instructions"] is True and report["tick_scale"] == 25 / 16
+    runs = {(r["workload"], r["contender"], r["scenario"]) for r in report["results"]}
+    assert runs == ({("mcu", c, s) for c in contenders for s in SCENARIOS}
+                    | {("pair", c, s) for c in [*report["kernels"], BASELINE] for s in SCENARIOS})
+    for r in report["results"]:
+        assert r["timing"] == "whole loop" and r["instructions"]["per_op"] >= 0
+        assert r["instructions"]["total"] == round(r["total_ns"] * 25 / 16)
+    assert "instr/op" in text and "instructions are not cycles" in text
+    assert "median" not in text  # no op-by-op latencies from a board
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_on_a_board_without_a_build_folder_the_benchmark_modules_are_copied_first():
     class Board:
-        def __init__(self) -> None:
+        def __init__(self, mount: Path | None) -> None:
+            self.mount = mount
             self.copied: list[Path] = []
 
         def put(self, paths: list[Path]) -> subprocess.CompletedProcess:
             self.copied += paths
             return subprocess.CompletedProcess([], 0, "")
 
-    board = Board()
+    board = Board(None)
     install(board)
     assert board.copied == [FIRMWARE / name for name in FILES]
     assert all(path.exists() for path in board.copied)
+    served = Board(Path("build/qemu-m3"))  # the build folder, mounted, has them as .mpy
+    install(served)
+    assert served.copied == []
 
 
 def test_output_without_a_bench_line_is_an_error():
     with pytest.raises(ValueError, match="no BENCH line"):
         parse("Traceback (most recent call last):\nMemoryError\n")
+    assert parse_all('x\nBENCH {"a": 1}\nBENCH {"a": 2}\n') == [{"a": 1}, {"a": 2}]
+
+
+def test_firmware_refuses_an_unknown_scenario_or_timing():
+    for args in ("'mcu', 'viper', 10, 1, 4096, 'busy'", "'mcu', 'viper', 10, 1, 4096, 'idle', 'x'",
+                 "'pair', 'viper', 10, 1, 4096, 'idle', 'each'", "'mcu', 'nope', 10, 1, 4096"):
+        done = UnixTarget().run(f"import bench\nbench.run({args})", capture=True)
+        assert done.returncode == 1 and "ValueError" in done.stdout, args
 
 
 @pytest.mark.parametrize("option", ["--steps", "--pool-kib", "--repeat"])
 def test_counts_below_one_are_refused(tmp_path, option):
     with pytest.raises(SystemExit, match=option):
         cli.main(["bench", option, "0", "--out", str(tmp_path)])
+
+
+def test_board_sizes_are_the_default_on_a_board():
+    parser = argparse.ArgumentParser()
+    cmd_bench.add_arguments(parser)
+    args = parser.parse_args([])
+    assert args.steps is None and args.pool_kib is None  # chosen by target in run()
+    assert cmd_bench.BOARD == {"steps": 2000, "pool_kib": 32}

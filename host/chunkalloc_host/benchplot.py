@@ -14,13 +14,15 @@ Result = dict[str, Any]
 
 
 def latency_cdf(results: list[Result], workload: str, op: str, runtime: str,
-                path: Path) -> Path:
-    """One line per contender: the share of `op` calls that finished within x µs.
-    Calls under one clock tick are drawn at half a tick (a log axis has no 0)."""
+                path: Path, scenario: str = "loaded") -> Path:
+    """One line per contender: the share of `op` calls that finished within x µs, on
+    the idle or the loaded GC heap. Calls under one clock tick are drawn at half a tick
+    (a log axis has no 0)."""
     fig, ax = plt.subplots(figsize=(8, 5))
     clock = ""
     for r in results:
-        if r["workload"] != workload or r["runtime"] != runtime or not r.get(op, {}).get("n"):
+        if (r["workload"] != workload or r["runtime"] != runtime
+                or r.get("scenario") != scenario or "cdf" not in r.get(op, {})):
             continue
         floor = r["clock_resolution_ns"] / 2
         clock = f"{r['clock']}, {r['clock_resolution_ns']} ns resolution"
@@ -36,7 +38,7 @@ def latency_cdf(results: list[Result], workload: str, op: str, runtime: str,
     ax.minorticks_off()
     ax.set_xlabel(f"{op} latency, µs (log scale; single calls timed with {clock})")
     ax.set_ylabel("share of calls at or below (logit scale)")
-    ax.set_title(f"{op} latency CDF: workload {workload!r} on {runtime}")
+    ax.set_title(f"{op} latency CDF: workload {workload!r} on {runtime}, {scenario} GC heap")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()

@@ -1,9 +1,14 @@
-"""`chunkalloc bench`: firmware/bench.py on a target, every workload against every contender.
+"""`chunkalloc bench`: firmware/bench.py on a target, every workload against every contender,
+in two GC scenarios side by side: an idle GC heap and a board-like loaded one.
 
-Each (workload, contender) pair runs as its own target call, so one process's heap never
-colours another's timings; the CPython path (chunkalloc's pure kernels against CPython's
-own bytearray) runs the MCU mix in a `python` subprocess. Results: a table on the
-terminal, bench.json and PNG plots in --out.
+On the unix port each (workload, contender, scenario) runs as its own target call, so one
+process's heap never colours another's timings, and every operation is timed on its own;
+the CPython path (chunkalloc's pure kernels against CPython's own bytearray) runs the MCU
+mix in a `python` subprocess. On a board the jobs of one contender run in one call on a
+freshly started board (an emulated board boots and mounts its build folder for each), and
+each loop is timed whole with the loop's own bookkeeping taken off; on an emulated board
+with QEMU's -icount shift=0 (`target.counts_instructions`) that time is an instruction
+count. Results: a table on the terminal, bench.json and (unix port) PNG plots in --out.
 """
 
 from __future__ import annotations
@@ -27,14 +32,24 @@ from .atomic import write_text_atomically
 from .tables import aligned
 from .target import add_target_arguments, open_target
 
-HELP = "benchmark chunkalloc against bytearray(n) and a linked-list allocator: table, JSON, plots"
+HELP = ("benchmark chunkalloc against bytearray(n) and a linked-list allocator, on an idle and a "
+        "loaded GC heap: table, JSON, plots")
 
-WORKLOADS = ("seed", "mcu", "realloc", "efficiency")
-CONTENDERS = ("fast", "pure", "firstfit", "linked-list", "bytearray")
-CPYTHON_CONTENDERS = ("pure", "bytearray")  # on the MCU mix
+WORKLOADS = ("seed", "mcu", "realloc", "efficiency", "pair")
+TIMED = ("seed", "mcu", "realloc")  # timed op by op on the unix port
+BOARD_WORKLOADS = ("mcu", "pair")  # on a board (efficiency makes the same decisions anywhere)
+SCENARIOS = ("idle", "loaded")
+OTHERS = ("firstfit", "linked-list", "bytearray")  # contenders besides chunkalloc's kernels
+CPYTHON_CONTENDERS = ("pure", "bytearray")  # on the MCU mix, idle (CPython frees by refcount)
 BASELINE = "bytearray"
 PREFIX = "BENCH "
 FILES = ("bench.py", "bench_workloads.py", "bench_linked.py", "xorshift.py")  # beside the deployed core
+UNIX = {"steps": 20000, "pool_kib": 256}
+BOARD = {"steps": 2000, "pool_kib": 32}  # the MCU mix sized to a ~135 KB GC heap
+# Board time per tick of time.ticks_us, where the firmware's idea of its clock is not the
+# emulator's: the qemu port's nRF51 build sets SysTick for 25 MHz, QEMU's nRF51 clocks it
+# at 16 MHz (the same armv6m loop: 18,001 µs on qemu-m3, 11,521 on qemu-m0).
+TICK_SCALE = {"MICROBIT": 25 / 16}  # by connect.micropython_board
 
 Result = dict[str, Any]
 
@@ -44,50 +59,80 @@ class Job:
     runtime: str  # "micropython" (the target) or "cpython"
     workload: str
     contender: str
+    scenario: str = "loaded"  # "" for efficiency
+    timing: str = "each"  # "each": op by op; "total": the whole loop
+
+    def call(self, steps: int, seed: int, pool_bytes: int) -> str:
+        return (f"bench.run({self.workload!r}, {self.contender!r}, {steps}, {seed}, "
+                f"{pool_bytes}, {self.scenario or 'idle'!r}, {self.timing!r})")
 
     def code(self, steps: int, seed: int, pool_bytes: int) -> str:
-        return (f"import bench\nbench.run({self.workload!r}, {self.contender!r}, "
-                f"{steps}, {seed}, {pool_bytes})")
+        return "import bench\n" + self.call(steps, seed, pool_bytes)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     parser.add_argument("--out", default="build/bench", help="directory for bench.json and "
                         "the PNG plots (default build/bench)")
-    parser.add_argument("--steps", type=int, default=20000,
-                        help="requests per workload (default 20000)")
-    parser.add_argument("--pool-kib", type=int, default=256,
-                        help="pool size in KiB, 64 B chunks (default 256: 4,096 chunks)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"requests per workload (default {UNIX['steps']}; "
+                        f"{BOARD['steps']} on a board)")
+    parser.add_argument("--pool-kib", type=int, default=None,
+                        help=f"pool size in KiB, 64 B chunks (default {UNIX['pool_kib']}: 4,096 "
+                        f"chunks; {BOARD['pool_kib']} on a board: 512)")
     parser.add_argument("--seed", type=int, default=1, help="seed of every request stream")
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: 1,000 steps on a 64 KiB pool")
+                        help="a smoke run: 1,000 steps on a 64 KiB pool (16 KiB on a board)")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="run each pair N times and keep the run of median total time "
+                        help="run each job N times and keep the run of median total time "
                         "(shared machines are noisy; default 1)")
     parser.add_argument("--no-cpython", dest="cpython", action="store_false",
                         help="skip the CPython runs")
 
 
-def jobs(cpython: bool) -> list[Job]:
-    found = [Job("micropython", w, c) for w in WORKLOADS for c in CONTENDERS
-             if not (w == "efficiency" and c == BASELINE)]
+def jobs(contenders: list[str], kernels: list[str], cpython: bool) -> list[Job]:
+    """The unix port's jobs: every timed workload against every contender in both
+    scenarios, heap efficiency, the empty-pool pair, and the CPython runs."""
+    found = [Job("micropython", w, c, s) for w in TIMED for c in contenders for s in SCENARIOS]
+    found += [Job("micropython", "efficiency", c, "") for c in contenders if c != BASELINE]
+    found += [Job("micropython", "pair", c, s, "total") for c in [*kernels, BASELINE]
+              for s in SCENARIOS]
     if cpython:
-        found += [Job("cpython", "mcu", c) for c in CPYTHON_CONTENDERS]
+        found += [Job("cpython", "mcu", c, "idle") for c in CPYTHON_CONTENDERS]
     return found
 
 
+def board_jobs(contenders: list[str], kernels: list[str]) -> list[list[Job]]:
+    """A board's jobs, one batch per contender (one board start each): the empty-pool
+    pair (kernels and bytearray(100)) and the MCU mix, both scenarios, timed whole."""
+    batches = []
+    for c in contenders:
+        batch = [Job("micropython", "pair", c, s, "total") for s in SCENARIOS
+                 if c in kernels or c == BASELINE]
+        batch += [Job("micropython", "mcu", c, s, "total") for s in SCENARIOS]
+        batches.append(batch)
+    return batches
+
+
+def parse_all(output: str) -> list[Result]:
+    """The BENCH lines of one run's output, in order."""
+    return [json.loads(line[len(PREFIX):]) for line in output.splitlines()
+            if line.startswith(PREFIX)]
+
+
 def parse(output: str) -> Result:
-    """The BENCH line of one run's output."""
-    for line in output.splitlines():
-        if line.startswith(PREFIX):
-            return json.loads(line[len(PREFIX):])
-    raise ValueError("no BENCH line in the output")
+    """The (first) BENCH line of one run's output."""
+    found = parse_all(output)
+    if not found:
+        raise ValueError("no BENCH line in the output")
+    return found[0]
 
 
 def install(target: Any) -> None:
-    """Copy the benchmark modules onto a board target (the unix port reads firmware/
-    directly); the core itself is installed by `chunkalloc deploy`."""
-    if not hasattr(target, "put"):
+    """Copy the benchmark modules onto a board target that is not served a build folder
+    (the unix port reads firmware/ directly; a mounted build has them as .mpy); the core
+    itself is installed by `chunkalloc deploy`."""
+    if not hasattr(target, "put") or getattr(target, "mount", None) is not None:
         return
     done = target.put([FIRMWARE / name for name in FILES])
     if done.returncode:
@@ -95,26 +140,56 @@ def install(target: Any) -> None:
                          f"{(done.stdout or '').strip()[-300:]}")
 
 
-def run_job(job: Job, target: Any, code: str) -> Result:
-    if job.runtime == "cpython":
+def _call(target: Any, runtime: str, code: str, what: str, timeout: float = 900
+          ) -> list[Result]:
+    if runtime == "cpython":
         env = dict(os.environ, PYTHONPATH=str(FIRMWARE))
         proc = subprocess.run([sys.executable, "-c", code], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     else:
-        proc = target.run(code, capture=True, timeout=900)
+        proc = target.run(code, capture=True, timeout=timeout)
     try:
         if proc.returncode:
             raise ValueError(f"exit status {proc.returncode}")
-        result = parse(proc.stdout)
+        found = parse_all(proc.stdout)
+        if not found:
+            raise ValueError("no BENCH line in the output")
     except ValueError as exc:
-        raise SystemExit(f"chunkalloc bench: {job.workload}/{job.contender} on {job.runtime} "
-                         f"failed ({exc}):\n{proc.stdout[-3000:]}") from None
+        raise SystemExit(f"chunkalloc bench: {what} on {runtime} failed ({exc}):\n"
+                         f"{(proc.stdout or '')[-3000:]}") from None
+    return found
+
+
+def probe(target: Any) -> Result:
+    """What the target offers: its kernels (chunkalloc.KERNELS), contenders, free heap."""
+    return _call(target, "micropython", "import bench\nbench.probe()", "the probe", 300)[0]
+
+
+def run_job(job: Job, target: Any, code: str) -> Result:
+    result = _call(target, job.runtime, code, f"{job.workload}/{job.contender}")[0]
     result["runtime"] = job.runtime
     return result
 
 
+def run_batch(batch: list[Job], target: Any, steps: int, seed: int, pool_bytes: int,
+              first: bool) -> list[Result]:
+    """One board call running a batch of jobs in order; a fresh board first when the
+    target can start one (every batch but the first, which found the board fresh)."""
+    restart = getattr(target, "restart", None)
+    if not first and restart is not None:
+        restart()
+    code = "import bench\n" + "\n".join(job.call(steps, seed, pool_bytes) for job in batch)
+    found = _call(target, "micropython", code,
+                  f"{'+'.join(sorted({j.workload for j in batch}))}/{batch[0].contender}")
+    if len(found) != len(batch):
+        raise SystemExit(f"chunkalloc bench: {len(found)} results for {len(batch)} jobs")
+    for result in found:
+        result["runtime"] = "micropython"
+    return found
+
+
 def median_run(found: list[Result]) -> Result:
-    """Of repeated runs of one pair, the one of median total time (efficiency runs
+    """Of repeated runs of one job, the one of median total time (efficiency runs
     are deterministic: the first)."""
     if found[0]["workload"] == "efficiency":
         return found[0]
@@ -128,57 +203,149 @@ def main_op(result: Result) -> str:
 
 
 def total_ns(result: Result) -> float:
+    if "total_ns" in result:
+        return result["total_ns"]
     return result[main_op(result)].get("total", 0.0) + result["free"].get("total", 0.0)
 
 
+def ops(result: Result) -> int:
+    """Operations in the total: pairs for the pair workload, else calls (alloc or
+    realloc, and free)."""
+    if result["workload"] == "pair":
+        return result["alloc"]["n"]
+    return result[main_op(result)]["n"] + result["free"]["n"]
+
+
+def op_name(result: Result) -> str:
+    return {"pair": "alloc+free", "realloc": "realloc"}.get(result["workload"], "alloc|free")
+
+
+def key(result: Result) -> tuple[str, str, str]:
+    return result["runtime"], result["workload"], result.get("scenario", "")
+
+
 def add_ratios(results: list[Result]) -> None:
-    """Each timed result gets vs_bytearray: its total time and p99.9 latency over
-    bytearray(n)'s on the same workload and runtime."""
-    base = {(r["runtime"], r["workload"]): r for r in results if r["contender"] == BASELINE}
+    """Each timed result gets vs_bytearray: its total time (and p99.9 latency, when timed
+    op by op) over bytearray(n)'s on the same workload, runtime and GC scenario."""
+    base = {key(r): r for r in results if r["contender"] == BASELINE}
     for r in results:
-        b = base.get((r["runtime"], r["workload"]))
+        b = base.get(key(r))
         if b is None or r["workload"] == "efficiency":
             continue
         op = main_op(r)
-        r["vs_bytearray"] = {
-            "total": total_ns(r) / total_ns(b) if total_ns(b) else None,
-            "p999": r[op]["p999"] / b[op]["p999"] if b[op].get("p999") else None,
-        }
+        r["vs_bytearray"] = {"total": total_ns(r) / total_ns(b) if total_ns(b) else None}
+        if "p999" in r[op] and "p999" in b[op]:
+            r["vs_bytearray"]["p999"] = r[op]["p999"] / b[op]["p999"] if b[op]["p999"] else None
+
+
+def add_instructions(results: list[Result], scale: float) -> None:
+    """On a board that counts instructions (QEMU -icount shift=0: 1 instruction = 1 ns of
+    board time), each timed result's totals in instructions; scale corrects a board
+    whose ticks run slow."""
+    for r in results:
+        if r["workload"] == "efficiency":
+            continue
+        total = total_ns(r) * scale
+        r["instructions"] = {"total": round(total), "per_op": total / ops(r) if ops(r) else None,
+                             "harness": round(r.get("harness_ns", 0) * scale)}
+        if r["workload"] != "pair" and r["alloc"]["n"]:
+            r["instructions"]["per_request"] = total / (r["alloc"]["n"] + r["failures"])
 
 
 def ops_per_second(result: Result) -> float:
-    ops = result[main_op(result)]["n"] + result["free"]["n"]
-    return ops * 1e9 / total_ns(result) if total_ns(result) else float("inf")
+    return ops(result) * 1e9 / total_ns(result) if total_ns(result) else float("inf")
 
 
-def table(results: list[Result]) -> str:
-    """The terminal table: latencies in µs; ops/s over alloc (or realloc) and free
-    together; ratios of total time and of p99.9 alloc latency to bytearray(n)'s."""
-    head = ("workload", "contender", "runtime", "op", "median", "mean", "p99", "p99.9", "max",
-            "ops/s", "fails", "total ×ba", "p99.9 ×ba")
+def _f(value: float | None, fmt: str = "{:.2f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def latency_table(results: list[Result]) -> list[str]:
+    """Op-by-op latencies in µs; ops/s over alloc (or realloc) and free together; ratios
+    of total time and of p99.9 alloc latency to bytearray(n)'s in the same scenario."""
+    head = ("workload", "contender", "runtime", "GC heap", "op", "median", "mean", "p99",
+            "p99.9", "max", "ops/s", "fails", "total ×ba", "p99.9 ×ba")
     rows = []
     for r in results:
-        if r["workload"] == "efficiency":
+        if r["workload"] == "efficiency" or "median" not in r[main_op(r)]:
             continue
         op = main_op(r)
         ratio = r.get("vs_bytearray", {})
         s = r[op]
-        rows.append((r["workload"], r["contender"], r["runtime"], op,
+        rows.append((r["workload"], r["contender"], r["runtime"], r.get("scenario", ""), op,
                      *(f"{s[k] / 1000:.2f}" for k in ("median", "mean", "p99", "p999", "max")),
                      f"{ops_per_second(r):,.0f}", str(r["failures"]),
-                     *(f"{ratio[k]:.2f}" if ratio.get(k) else "-" for k in ("total", "p999"))))
+                     *(_f(ratio.get(k)) for k in ("total", "p999"))))
         s = r["free"]
         if s["n"]:  # ops/s, failures and ratios are the run's: on the row above
-            rows.append(("", "", "", "free",
+            rows.append(("", "", "", "", "free",
                          *(f"{s[k] / 1000:.2f}" for k in ("median", "mean", "p99", "p999", "max")),
                          "", "", "", ""))
+    if not rows:
+        return []
     lines = aligned([head, *rows], rule=True)
-    clocks = {}
+    clocks: dict[str, str] = {}
     for r in results:
-        if r["workload"] != "efficiency":
+        if r["workload"] != "efficiency" and "median" in r[main_op(r)]:
             clocks.setdefault(r["runtime"], f"{r['clock']} ({r['clock_resolution_ns']} ns)")
     lines.append("latencies in µs, each operation timed on its own with "
                  + "; ".join(f"{clock} on {runtime}" for runtime, clock in clocks.items()))
+    return lines
+
+
+def side_by_side(results: list[Result], instructions: bool) -> list[str]:
+    """Per operation cost and the ratios to bytearray(n), the idle GC heap's beside the
+    loaded one's, each ratio taken within its own scenario of the same run."""
+    rows: dict[tuple[str, str, str], dict[str, Result]] = {}
+    for r in results:
+        if r["workload"] != "efficiency":
+            rows.setdefault((r["workload"], r["contender"], r["runtime"]), {})[r["scenario"]] = r
+    unit = "instr/op" if instructions else "µs/op"
+    with_p999 = any("p999" in r.get("vs_bytearray", {}) for r in results)
+    per = ("ops", unit, "total ×ba") + (("p99.9 ×ba",) if with_p999 else ())
+    head = ("workload", "contender", "runtime", "op",
+            *(f"{s} {h}" if k == 0 else h for s in SCENARIOS for k, h in enumerate(per)))
+    body = []
+    for (workload, contender, runtime), by in rows.items():
+        cells = []
+        op = ""
+        for s in SCENARIOS:
+            r = by.get(s)
+            if r is None:
+                cells += ["-"] * len(per)
+                continue
+            op = op_name(r)
+            cost = (f"{r['instructions']['per_op']:,.0f}" if instructions
+                    else f"{total_ns(r) / ops(r) / 1000:.3f}" if ops(r) else "-")
+            ratio = r.get("vs_bytearray", {})
+            cells += [f"{ops(r):,}", cost, _f(ratio.get("total"))]
+            if with_p999:
+                cells.append(_f(ratio.get("p999")))
+        body.append((workload, contender, runtime, op, *cells))
+    if not body:
+        return []
+    lines = ["idle GC heap (nothing else live) beside a loaded one (live data the size of the "
+             "pool, a collection every pool's worth allocated); ×ba: over bytearray(n) in the "
+             "same scenario and run"]
+    lines += aligned([head, *body], rule=True)
+    if instructions:
+        lines.append("instructions counted by QEMU -icount shift=0 (1 instruction = 1 ns of "
+                     "board time; instructions are not cycles), net of the benchmark loop's "
+                     "own bookkeeping; an op is one alloc or free call (alloc+free: one pair)")
+    else:
+        lines.append("µs/op: total time over operations (alloc or free calls; alloc+free: "
+                     "one pair)")
+    return lines
+
+
+def table(results: list[Result], instructions: bool = False) -> str:
+    """The terminal report: op-by-op latencies (unix port), the scenarios side by side,
+    heap efficiency."""
+    lines = latency_table(results)
+    both = side_by_side(results, instructions)
+    if lines and both:
+        lines.append("")
+    lines += both
     eff = [r for r in results if r["workload"] == "efficiency"]
     if eff:
         lines.append("")
@@ -194,44 +361,99 @@ def machine() -> dict[str, Any]:
             "cpus": os.cpu_count(), "cpython": platform.python_version()}
 
 
+def tick_scale(target: Any) -> float:
+    board = getattr(target, "board", None)
+    name = getattr(board, "connect", {}).get("micropython_board") if board else None
+    return TICK_SCALE.get(name, 1.0)
+
+
 def run(args: argparse.Namespace) -> int:
-    steps, pool_kib = (1000, 64) if args.quick else (args.steps, args.pool_kib)
+    on_board = args.board != "unix" or args.port is not None
+    sizes = BOARD if on_board else UNIX
+    if args.quick:
+        steps, pool_kib = 1000, (16 if on_board else 64)
+    else:
+        steps = sizes["steps"] if args.steps is None else args.steps
+        pool_kib = sizes["pool_kib"] if args.pool_kib is None else args.pool_kib
     if steps < 1 or pool_kib < 1 or args.repeat < 1:
         raise SystemExit("chunkalloc bench: --steps, --pool-kib and --repeat must be >= 1")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    target = open_target(args.board, args.port)
+    micropython = getattr(args, "micropython", None)
+    if on_board:
+        from .boards import load_board
+        emulated = load_board(args.board).kind == "qemu" and args.port is None
+        target = open_target(args.board, args.port, icount=emulated, micropython=micropython)
+    else:
+        target = open_target(args.board, args.port)
     install(target)
+    counting = bool(getattr(target, "counts_instructions", False))
     started = time.monotonic()
-    todo = [job for _ in range(args.repeat) for job in jobs(args.cpython)]  # interleaved
+    pool_bytes = pool_kib * 1024
     runs: dict[Job, list[Result]] = {}
-    for job in tqdm(todo, desc="bench", unit="run", disable=None):
-        runs.setdefault(job, []).append(run_job(job, target, job.code(steps, args.seed,
-                                                                       pool_kib * 1024)))
-    results = [median_run(found) for found in runs.values()]
+    if on_board:
+        batches = board_jobs(["bytearray"], [])  # with the probe, on the board as it booted
+        code = ("import bench\nbench.probe()\n"
+                + "\n".join(j.call(steps, args.seed, pool_bytes) for j in batches[0]))
+        found = _call(target, "micropython", code, "the probe and bytearray")
+        offer, first = found[0], found[1:]
+        for job, result in zip(batches[0], first):
+            result["runtime"] = "micropython"
+            runs.setdefault(job, []).append(result)
+        contenders = [c for c in offer["contenders"] if c != BASELINE]
+        todo = [b for _ in range(args.repeat) for b in board_jobs(contenders, offer["kernels"])]
+        todo += [b for _ in range(args.repeat - 1) for b in batches]
+        for batch in tqdm(todo, desc="bench", unit="board", disable=None):
+            for job, result in zip(batch, run_batch(batch, target, steps, args.seed,
+                                                    pool_bytes, False)):
+                runs.setdefault(job, []).append(result)
+        count = len(todo) + 1
+    else:
+        offer = probe(target)
+        todo = [job for _ in range(args.repeat)
+                for job in jobs(offer["contenders"], offer["kernels"], args.cpython)]
+        for job in tqdm(todo, desc="bench", unit="run", disable=None):  # repeats interleaved
+            runs.setdefault(job, []).append(
+                run_job(job, target, job.code(steps, args.seed, pool_bytes)))
+        count = len(todo)
+    order = [*offer["contenders"], *CPYTHON_CONTENDERS]
+    results = sorted((median_run(found) for found in runs.values()),
+                     key=lambda r: (r["runtime"] != "micropython", WORKLOADS.index(r["workload"]),
+                                    order.index(r["contender"]),
+                                    (*SCENARIOS, "").index(r.get("scenario", ""))))
     add_ratios(results)
+    if counting:
+        add_instructions(results, tick_scale(target))
     runtime = time.monotonic() - started
     report = {
         "command": f"chunkalloc bench --board {args.board} --steps {steps} --pool-kib "
                    f"{pool_kib} --seed {args.seed} --repeat {args.repeat}"
-                   + ("" if args.cpython else " --no-cpython"),
+                   + ("" if args.cpython or on_board else " --no-cpython"),
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "runtime_s": round(runtime, 1), "board": args.board, "machine": machine(),
-        "steps": steps, "pool_bytes": pool_kib * 1024, "seed": args.seed,
+        "target": {k: offer.get(k) for k in ("machine", "python", "mem_free", "kernels")},
+        "kernels": offer["kernels"], "contenders": offer["contenders"],
+        "scenarios": list(SCENARIOS), "counts_instructions": counting,
+        "tick_scale": tick_scale(target) if counting else None,
+        "steps": steps, "pool_bytes": pool_bytes, "seed": args.seed,
         "repeat": args.repeat,
         "results": results,
     }
     write_text_atomically(out / "bench.json", json.dumps(report, indent=1) + "\n")
+    plots: list[Path] = []
+    if not on_board:
+        from . import benchplot  # matplotlib loads only when plotting
 
-    from . import benchplot  # matplotlib loads only when plotting
-
-    plots = [benchplot.latency_cdf(results, w, op, "micropython", out / f"latency_{w}.png")
-             for w, op in (("seed", "alloc"), ("mcu", "alloc"), ("realloc", "realloc"))]
-    if args.cpython:
-        plots.append(benchplot.latency_cdf(results, "mcu", "alloc", "cpython",
-                                           out / "latency_mcu_cpython.png"))
-    plots.append(benchplot.efficiency_bars(results, out / "efficiency.png"))
-    print(table(results))
-    print(f"\n{len(todo)} runs in {runtime:.1f} s; wrote {out / 'bench.json'}, "
-          + ", ".join(p.name for p in plots))
+        for w, op in (("seed", "alloc"), ("mcu", "alloc"), ("realloc", "realloc")):
+            for s in SCENARIOS:
+                name = f"latency_{w}.png" if s == "loaded" else f"latency_{w}_{s}.png"
+                plots.append(benchplot.latency_cdf(results, w, op, "micropython", out / name, s))
+        if args.cpython:
+            plots.append(benchplot.latency_cdf(results, "mcu", "alloc", "cpython",
+                                               out / "latency_mcu_cpython.png", "idle"))
+        plots.append(benchplot.efficiency_bars(results, out / "efficiency.png"))
+    print(table(results, counting))
+    where = f" on {offer.get('machine')}" if on_board else ""
+    print(f"\n{count} {'board starts' if on_board else 'runs'}{where} in {runtime:.1f} s; "
+          f"wrote {out / 'bench.json'}" + "".join(", " + p.name for p in plots))
     return 0
