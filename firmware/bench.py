@@ -455,8 +455,8 @@ def timed(workload, contender, steps, seed, pool_bytes, scenario="loaded", timin
     a = make(contender, pool_bytes)  # first: the largest block, while the heap is in one piece
     r = _stream(workload, steps, seed, pool_bytes)
     each = timing == "each"
-    la = array("I", bytes(4 * steps)) if each else None
-    lf = array("I", bytes(4 * steps)) if each else None
+    la = bench_workloads.blank("I", steps) if each else None
+    lf = bench_workloads.blank("I", steps) if each else None
     counts = array("i", [0, 0, 0])
     timer = timer_ns() if each else 0
     ring = rsize = bufs = None
@@ -469,7 +469,7 @@ def timed(workload, contender, steps, seed, pool_bytes, scenario="loaded", timin
     elif workload != "pair":
         slots = (r.cap or pool_bytes) // 16 + 1  # requests are >= 16 B
         ring = [None] * slots
-        rsize = array("H", bytes(2 * slots))
+        rsize = bench_workloads.blank("H", slots)
     harness = 0
     if not each:  # the loop without the operations, timed first
         t0 = _stamp()

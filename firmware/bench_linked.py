@@ -26,7 +26,7 @@ _HEADER = 8
 class LinkedListAllocator:
     def __init__(self, nbytes):
         self.nbytes = nbytes & ~7
-        self.mem = array("i", bytes(self.nbytes))
+        self.mem = array("i", range(self.nbytes >> 2))  # no temporary bytes
         self.base = chunkalloc_pure.address_of(self.mem) & 0x3FFFFFFF
         self.head = 0
         self.mem[0] = self.nbytes

@@ -23,12 +23,20 @@ ALIGNS_SEED = (1, 2, 4, 8, 16, 32)  # the seed's 1..128 over 4
 ALIGNS_MCU = (1, 2, 4, 8, 16, 32)
 
 
+def blank(typecode, n):
+    """An array of n items whose contents every user writes before reading, made without
+    a temporary n-item bytes object (bytes would double the peak on a board's heap)."""
+    if typecode in "HB" and n > (1 << (16 if typecode == "H" else 8)):
+        return array(typecode, bytes(n * (2 if typecode == "H" else 1)))
+    return array(typecode, range(n))
+
+
 class Stream:
     def __init__(self, steps, cap):
         self.steps = steps
         self.cap = cap
-        self.sizes = array("H", bytes(2 * steps))
-        self.aligns = array("H", bytes(2 * steps))
+        self.sizes = blank("H", steps)
+        self.aligns = blank("H", steps)
         self.drops = bytearray(steps)
 
 
@@ -61,10 +69,10 @@ class Resizes:
         rng = Rng(seed)
         self.steps = steps
         self.buffers = buffers
-        self.start = array("H", bytes(2 * buffers))
-        self.which = array("H", bytes(2 * steps))
-        self.sizes = array("H", bytes(2 * steps))
-        now = array("H", bytes(2 * buffers))
+        self.start = blank("H", buffers)
+        self.which = blank("H", steps)
+        self.sizes = blank("H", steps)
+        now = blank("H", buffers)
         for b in range(buffers):
             self.start[b] = now[b] = 16 + rng.below(1024 - 16)
         for i in range(steps):
