@@ -139,7 +139,7 @@ def _replay(alloc, free, s, la, lf, ring, rsize, counts):
     for i in range(s.steps):
         size = sizes[i]
         d = 7 if drops[i] and live > 10 else 0
-        while live and (d or (cap and live_bytes + size > cap)):
+        while live and (d or live == slots or (cap and live_bytes + size > cap)):
             h = ring[first]
             t0 = now()
             free(h)
@@ -180,7 +180,7 @@ def _replay_bytearray(room, s, la, lf, ring, rsize, counts):
     for i in range(s.steps):
         size = sizes[i]
         d = 7 if drops[i] and live > 10 else 0
-        while live and (d or (cap and live_bytes + size > cap)):
+        while live and (d or live == slots or (cap and live_bytes + size > cap)):
             t0 = now()
             ring[first] = None
             lf[nf] = diff(now(), t0)
@@ -260,7 +260,7 @@ def _replay_total(alloc, free, s, ring, rsize, counts):
     for i in range(s.steps):
         size = sizes[i]
         d = 7 if drops[i] and live > 10 else 0
-        while live and (d or (cap and live_bytes + size > cap)):
+        while live and (d or live == slots or (cap and live_bytes + size > cap)):
             free(ring[first])
             nf += 1
             live -= 1
@@ -292,7 +292,7 @@ def _replay_bytearray_total(room, s, ring, rsize, counts):
     for i in range(s.steps):
         size = sizes[i]
         d = 7 if drops[i] and live > 10 else 0
-        while live and (d or (cap and live_bytes + size > cap)):
+        while live and (d or live == slots or (cap and live_bytes + size > cap)):
             ring[first] = None
             nf += 1
             live -= 1
@@ -325,7 +325,7 @@ def _replay_harness(s, ring, rsize, counts):
     for i in range(s.steps):
         size = sizes[i]
         d = 7 if drops[i] and live > 10 else 0
-        while live and (d or (cap and live_bytes + size > cap)):
+        while live and (d or live == slots or (cap and live_bytes + size > cap)):
             nf += 1
             live -= 1
             live_bytes -= rsize[first]
@@ -467,7 +467,12 @@ def timed(workload, contender, steps, seed, pool_bytes, scenario="loaded", timin
         else:
             bufs = [a.try_alloc(n, 1) for n in r.start]
     elif workload != "pair":
-        slots = (r.cap or pool_bytes) // 16 + 1  # requests are >= 16 B
+        # ring slots: live allocations, at most one per 16 B (the smallest request) of the
+        # pool; under a cap, twice the peak of a replay without failures (a full ring
+        # frees its oldest first, which no stream here comes near)
+        slots = pool_bytes // 16 + 1
+        if r.cap:
+            slots = min(slots, 2 * r.peak() + 64)
         ring = [None] * slots
         rsize = bench_workloads.blank("H", slots)
     harness = 0

@@ -26,8 +26,8 @@ ALIGNS_MCU = (1, 2, 4, 8, 16, 32)
 def blank(typecode, n):
     """An array of n items whose contents every user writes before reading, made without
     a temporary n-item bytes object (bytes would double the peak on a board's heap)."""
-    if typecode in "HB" and n > (1 << (16 if typecode == "H" else 8)):
-        return array(typecode, bytes(n * (2 if typecode == "H" else 1)))
+    if typecode == "H" and n > 1 << 16:
+        return array(typecode, bytes(2 * n))
     return array(typecode, range(n))
 
 
@@ -36,8 +36,30 @@ class Stream:
         self.steps = steps
         self.cap = cap
         self.sizes = blank("H", steps)
-        self.aligns = blank("H", steps)
+        self.aligns = bytearray(steps)  # powers of two up to 32
         self.drops = bytearray(steps)
+
+    def peak(self):
+        """Most allocations live at once when every request succeeds (a replay that
+        frees as the benchmark's loops do)."""
+        sizes = self.sizes
+        drops = self.drops
+        cap = self.cap
+        first = live = live_bytes = peak = 0
+        for i in range(self.steps):
+            size = sizes[i]
+            d = 7 if drops[i] and live > 10 else 0
+            while live and (d or (cap and live_bytes + size > cap)):
+                live -= 1
+                live_bytes -= sizes[first]
+                first += 1
+                if d:
+                    d -= 1
+            live += 1
+            live_bytes += size
+            if live > peak:
+                peak = live
+        return peak
 
 
 def _draw(steps, seed, lo, hi, aligns, cap):
