@@ -44,7 +44,7 @@ CPYTHON_CONTENDERS = ("pure", "bytearray")  # on the MCU mix, idle (CPython free
 BASELINE = "bytearray"
 PREFIX = "BENCH "
 FILES = ("bench.py", "bench_workloads.py", "bench_linked.py", "xorshift.py")  # beside the deployed core
-PAIRS_PER_STEP = 4  # the pair workload runs steps / 4 pairs (pure's cost a whole-pool scan)
+PAIRS_PER_STEP = 10  # the pair workload runs steps / 10 pairs (pure: a whole-pool scan each)
 UNIX = {"steps": 20000, "pool_kib": 256}
 BOARD = {"steps": 2000, "pool_kib": 32}  # the MCU mix sized to a ~135 KB GC heap
 # Board time per tick of time.ticks_us, where the firmware's idea of its clock is not the
