@@ -9,23 +9,22 @@
 
 import sys
 
-# address_of(buf): the machine address of buf[0]. One name bound in each branch
-# (not a def per branch: a type checker reads those as one function redefined)
 try:
-    from uctypes import addressof as address_of
+    import uctypes
+
+    def address_of(buf):  # pyright: ignore[reportRedeclaration]  # one def per port: the first import that works picks it
+        return uctypes.addressof(buf)
+
 except ImportError:
     try:
         import ctypes
 
-        def _ctypes_address(buf):
+        def address_of(buf):  # pyright: ignore[reportRedeclaration]  # as above (CPython)
             return ctypes.addressof(ctypes.c_char.from_buffer(buf))
 
-        address_of = _ctypes_address
     except ImportError:
-        def _unknown_address(buf):
+        def address_of(buf):
             return 0  # unknown: alignment is then relative to the buffer start
-
-        address_of = _unknown_address
 
 
 # _BIT_AT[b % 11] is the index of the one bit in a byte b (1, 2, 4 .. 128 leave

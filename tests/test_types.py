@@ -118,10 +118,15 @@ def test_every_ignore_comment_names_its_rule_and_says_why() -> None:
     files = firmware_library() + sorted((REPO / "host" / "chunkalloc_host").glob("*.py"))
     bad = []
     for path in files:
-        for n, line in enumerate(path.read_text().splitlines(), 1):
+        lines = path.read_text().splitlines()
+        for n, line in enumerate(lines, 1):
             m = IGNORE.search(line)
             if m and not re.match(r"\[[\w, ]+\]\s*#\s*\S", m.group(2)):
                 bad.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
+            # a file-level rule setting says why on the comment line above it
+            if re.match(r"#\s*pyright\s*:\s*\w+\s*=", line) and (
+                    n < 2 or not lines[n - 2].startswith("#")):
+                bad.append(f"{path.relative_to(REPO)}:{n}: {line.strip()} (no reason above)")
     assert not bad, "ignore comments without a rule and a reason:\n" + "\n".join(bad)
 
 

@@ -64,7 +64,7 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
     sources[POOL_MODULE] = pool_module(chunks, chunk_size, board.name, compiles_source=board.arch is None)
     for name, text in sources.items():
         (src / name).write_text(text)
-    installed = []
+    installed: list[Path] = []
     for name in sorted(sources):
         if board.arch is None:
             target = out / name

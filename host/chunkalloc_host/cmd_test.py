@@ -15,11 +15,11 @@ import argparse
 import sys
 
 from . import FIRMWARE, REPO
-from .boards import load_board
+from .boards import Board, load_board
 from .cmd_build import BuildError, build
 from .cmd_deploy import deploy
-from .microbit_tests import Runner, cases
-from .target import TargetError, UnixTarget, add_target_arguments, open_target
+from .microbit_tests import Runner, TestCase, cases
+from .target import BoardTarget, TargetError, UnixTarget, add_target_arguments, open_target
 
 HELP = "run the firmware tests on a target and report each test's result"
 TESTS = FIRMWARE / "tests"
@@ -37,7 +37,7 @@ def run_unix(modules: list[str], timeout: float) -> int:
     return target.run(code, timeout=timeout).returncode
 
 
-def run_board(target, board, modules: list[str], paths: list[str], timeout: float) -> int:
+def run_board(target: BoardTarget, board: Board, modules: list[str], paths: list[str], timeout: float) -> int:
     files = build(board, REPO / "build" / board.name)
     print(deploy(target, board, files, board.chunks, board.chunk_size))
     support = [FIRMWARE / "runtests.py", TESTS / "fwtest.py"]
@@ -62,7 +62,7 @@ def run_board(target, board, modules: list[str], paths: list[str], timeout: floa
 RUN_ATTEMPTS = 3  # on an emulated board that stops answering or gets a command garbled
 
 
-def run_case(runner: Runner, case, timeout: float) -> tuple[str, str]:
+def run_case(runner: Runner, case: TestCase, timeout: float) -> tuple[str, str]:
     """The case's result. An emulated board that stops answering (or gets a command
     garbled) is restarted and the case run again, up to RUN_ATTEMPTS times in all, before
     it counts as a failure; a real board ends the run (TargetError)."""
@@ -71,7 +71,8 @@ def run_case(runner: Runner, case, timeout: float) -> tuple[str, str]:
         try:
             return runner.run(case, timeout)
         except TargetError as exc:
-            restart = getattr(runner.target, "restart", None)
+            target: BoardTarget = runner.target
+            restart = target.restart
             if restart is None:
                 raise
             problem = str(exc)
@@ -80,7 +81,7 @@ def run_case(runner: Runner, case, timeout: float) -> tuple[str, str]:
     return "FAIL", problem
 
 
-def run_source_board(target, modules: list[str], timeout: float) -> int:
+def run_source_board(target: BoardTarget, modules: list[str], timeout: float) -> int:
     """Each test alone with the code it reaches (see microbit_tests.py); the pure path only."""
     runner = Runner(target)
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             return run_unix(modules, args.timeout)
         board = load_board(args.board)
         target = open_target(board.name, args.port)
+        assert isinstance(target, BoardTarget)  # a UnixTarget only for unix with no port: above
         if board.arch is None:
             return run_source_board(target, modules, min(args.timeout, 120.0))
         return run_board(target, board, modules, ["fast", "pure"], args.timeout)

@@ -45,7 +45,7 @@ def free_port() -> int:
 class EmulatedMicrobit:
     def __init__(self, firmware: Path = FIRMWARE_HEX):
         self.firmware = firmware
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
     def start(self) -> str:
@@ -63,7 +63,8 @@ class EmulatedMicrobit:
         deadline = time.monotonic() + BOOT_TIMEOUT
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError("qemu-system-arm exited: " + self.process.stderr.read().decode())
+                error = self.process.stderr.read() if self.process.stderr else b""  # stderr=PIPE: never None
+                raise RuntimeError("qemu-system-arm exited: " + error.decode())
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
@@ -89,5 +90,5 @@ class EmulatedMicrobit:
     def __enter__(self) -> str:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -13,9 +13,11 @@ import glob
 import os
 import shutil
 import subprocess
+import argparse
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Union
 
 from . import FIRMWARE
 from .boards import Board, load_board
@@ -72,10 +74,10 @@ class UnixTarget:
 
     heap: str = "4m"
     firmware: Path = FIRMWARE
-    paths: list = field(default_factory=list)  # more folders to import from, after firmware
+    paths: list[Path] = field(default_factory=list)  # more folders to import from, after firmware
 
     def run(self, code: str, *, capture: bool = False, timeout: float | None = None
-            ) -> subprocess.CompletedProcess:
+            ) -> subprocess.CompletedProcess[str]:
         path = os.pathsep.join([str(self.firmware), *map(str, self.paths), ".frozen"])
         env = dict(os.environ, MICROPYPATH=path)
         return subprocess.run(
@@ -92,10 +94,10 @@ class BoardTarget:
 
     board: Board
     port: str
-    restart: object = None  # for an emulated board: starts a fresh one, returns nothing
+    restart: Callable[[], None] | None = None  # for an emulated board: starts a fresh one, returns nothing
 
     def mpremote(self, *args: str, capture: bool = False, timeout: float | None = None
-                 ) -> subprocess.CompletedProcess:
+                 ) -> subprocess.CompletedProcess[str]:
         """mpremote connect PORT ARGS...; TargetError if the board cannot be reached."""
         command = [mpremote_binary(), "connect", self.port, *args]
         try:
@@ -116,17 +118,17 @@ class BoardTarget:
         return result
 
     def run(self, code: str, *, capture: bool = False, timeout: float | None = None
-            ) -> subprocess.CompletedProcess:
+            ) -> subprocess.CompletedProcess[str]:
         return self.mpremote("exec", code, capture=capture, timeout=timeout)
 
     def run_steps(self, codes: list[str], *, timeout: float | None = None
-                  ) -> subprocess.CompletedProcess:
+                  ) -> subprocess.CompletedProcess[str]:
         """Run codes one after another in one session, each compiled on its own: a small
         heap compiles several small pieces where one big one fails."""
         args = [arg for code in codes for arg in ("exec", code)]
         return self.mpremote(*args, capture=True, timeout=timeout)
 
-    def put(self, paths: list[Path]) -> subprocess.CompletedProcess:
+    def put(self, paths: list[Path]) -> subprocess.CompletedProcess[str]:
         """Copy files to the board's root folder, in one mpremote call."""
         if self.board.arch is not None:
             return self.mpremote("fs", "cp", *map(str, paths), ":", capture=True)
@@ -201,7 +203,10 @@ def _emulated_target(board: Board) -> BoardTarget:
     return target
 
 
-def open_target(board: str = "unix", port: str | None = None):
+Target = Union[UnixTarget, BoardTarget]
+
+
+def open_target(board: str = "unix", port: str | None = None) -> Target:
     """A target for board NAME: the unix port, or the board behind port (or found)."""
     if board == "unix" and port is None:
         return UnixTarget()
@@ -214,7 +219,7 @@ def open_target(board: str = "unix", port: str | None = None):
     return BoardTarget(definition, port)
 
 
-def add_target_arguments(parser) -> None:
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", default="unix", help="target board (see boards/); default unix")
     parser.add_argument("--port", default=None,
                         help="serial port or socket:// URL, or 'auto' to find one as mpremote does")

@@ -11,14 +11,18 @@ first; the core itself is installed by `chunkalloc deploy`.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+from subprocess import CompletedProcess
+from typing import Callable
 
 from . import FIRMWARE
+from .target import Target
 
 DEMO = "from demo import make_pool, run\n"
 
 
-def add_workload_arguments(parser, seconds: float) -> None:
+def add_workload_arguments(parser: argparse.ArgumentParser, seconds: float) -> None:
     parser.add_argument("--script", type=Path, default=None,
                         help="a MicroPython file defining make_pool() and run(pool, seconds, tick)"
                              " like firmware/demo.py (default: the demo)")
@@ -33,12 +37,13 @@ def workload_code(script: Path | None) -> str:
     return script.read_text() + "\n"
 
 
-def install(target, module: str, script: Path | None) -> None:
+def install(target: Target, module: str, script: Path | None) -> None:
     """Copy module (and the demo, if it is the workload) onto a board target."""
-    if not hasattr(target, "put"):  # the unix port reads firmware/ directly
+    put: Callable[[list[Path]], CompletedProcess[str]] | None = getattr(target, "put", None)
+    if put is None:  # the unix port reads firmware/ directly
         return
     files = [FIRMWARE / f"{module}.py"] + ([FIRMWARE / "demo.py"] if script is None else [])
-    done = target.put(files)
+    done = put(files)
     if done.returncode:
         raise SystemExit(f"chunkalloc: could not copy {', '.join(f.name for f in files)}"
                          f" to the board: {(done.stdout or '').strip()[-300:]}")
