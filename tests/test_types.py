@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +198,15 @@ def test_a_user_program_passing_a_str_as_size_fails_the_check(tmp_path: Path) ->
     assert len(errors) == 1 and f"main.py:{last}:" in errors[0], errors
     assert "reportArgumentType" in errors[0] and 'parameter "size"' in errors[0], errors
     assert "Literal['100']" in errors[0] and "alloc_view" in errors[0], errors
+
+
+def test_the_wheel_ships_the_board_modules_with_their_stubs_and_the_typed_host(
+        tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q",
+                    "-w", str(tmp_path)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("chunkalloc-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in PUBLIC:
+        assert {f"{name}.py", f"{name}.pyi"} <= names, sorted(names)
+    assert {"chunkalloc_pure.py", "chunkalloc_viper.py", "chunkalloc_host/py.typed",
+            "chunkalloc_host/cli.py"} <= names, sorted(names)
