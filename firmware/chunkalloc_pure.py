@@ -9,22 +9,27 @@
 
 import sys
 
+# address_of(buf): the machine address of buf[0]. One def, the other branches bind the
+# name to theirs (a def per branch reads to a type checker as one function redefined)
 try:
     import uctypes
 
-    def address_of(buf):  # pyright: ignore[reportRedeclaration]  # one def per port: the first import that works picks it
+    def address_of(buf):
         return uctypes.addressof(buf)
 
 except ImportError:
     try:
         import ctypes
 
-        def address_of(buf):  # pyright: ignore[reportRedeclaration]  # as above (CPython)
+        def _ctypes_address(buf):
             return ctypes.addressof(ctypes.c_char.from_buffer(buf))
 
+        address_of = _ctypes_address
     except ImportError:
-        def address_of(buf):
+        def _no_address(buf):
             return 0  # unknown: alignment is then relative to the buffer start
+
+        address_of = _no_address
 
 
 # _BIT_AT[b % 11] is the index of the one bit in a byte b (1, 2, 4 .. 128 leave
