@@ -192,7 +192,7 @@ if sys.implementation.name != "micropython":
         i = pos >> 3
         x = ((bits[i] ^ flip) >> (pos & 7)) << (pos & 7)
         if not x:
-            i = _SKIP[value].match(bits, i + 1, nwords << 2).end()  # pyright: ignore[reportOptionalMemberAccess]  # _SKIP patterns match "": never None
+            i = _SKIP[value].match(bits, i + 1, nwords << 2).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
             if i >= nwords << 2:
                 return total
             x = bits[i] ^ flip
@@ -213,8 +213,8 @@ if sys.implementation.name != "micropython":
         if not x:
             # the first byte with a free chunk, then the first head before it
             start = b + 1
-            b = _SKIP[0].match(bits, start, head).end()  # pyright: ignore[reportOptionalMemberAccess]  # _SKIP patterns match "": never None
-            b = _SKIP[1].match(bits, head + start, head + b).end() - head  # pyright: ignore[reportOptionalMemberAccess]  # _SKIP patterns match "": never None
+            b = _SKIP[0].match(bits, start, head).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
+            b = _SKIP[1].match(bits, head + start, head + b).end() - head  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
             if b >= head:
                 return total
             x = (bits[b] ^ 0xFF) | bits[head + b]
@@ -242,7 +242,7 @@ if sys.implementation.name != "micropython":
                 i = pos >> 3
                 x = ((bits[i] ^ 0xFF) >> (pos & 7)) << (pos & 7)
                 if not x:
-                    i = skip_used(bits, i + 1, end).end()  # pyright: ignore[reportOptionalMemberAccess]  # _SKIP patterns match "": never None
+                    i = skip_used(bits, i + 1, end).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
                     x = bits[i] ^ 0xFF if i < end else 0
                 if x:
                     s = (i << 3) + lowest[x]
@@ -258,7 +258,7 @@ if sys.implementation.name != "micropython":
             i = s >> 3
             x = (bits[i] >> (s & 7)) << (s & 7)
             if not x:
-                i = skip_free(bits, i + 1, end).end()  # pyright: ignore[reportOptionalMemberAccess]  # _SKIP patterns match "": never None
+                i = skip_free(bits, i + 1, end).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
                 x = bits[i] if i < end else 0
             e = (i << 3) + lowest[x] if x else total
             c = s + ((first - s) & (step - 1))

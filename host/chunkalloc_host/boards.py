@@ -67,5 +67,6 @@ def load_board(name: str, folder: Path = BOARDS) -> Board:
     if board.name != name:
         raise ValueError(f"{path}: name {board.name!r} does not match the file name")
     if board.arch is not None and board.arch not in ARCHS:
-        raise ValueError(f"{path}: arch {board.arch!r} is not one of {', '.join(a for a in ARCHS if a is not None)}")
+        known = ", ".join(a for a in ARCHS if a is not None)
+        raise ValueError(f"{path}: arch {board.arch!r} is not one of {known}")
     return board

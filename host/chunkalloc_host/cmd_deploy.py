@@ -69,7 +69,8 @@ def refusal(board: Board, probe: Probe, built: MpyFormat | None, needed: int) ->
     return None
 
 
-def deploy(target: BoardTarget, board: Board, files: list[Path], chunks: int, chunk_size: int) -> str:
+def deploy(target: BoardTarget, board: Board, files: list[Path], chunks: int,
+           chunk_size: int) -> str:
     """Check, copy and verify; return a summary; raise TargetError, having removed the copies."""
     probe = parse_probe(target.run(PROBE, capture=True, timeout=30).stdout)
     built = next((read_file_header(p) for p in files if p.suffix == ".mpy"

@@ -37,7 +37,8 @@ def run_unix(modules: list[str], timeout: float) -> int:
     return target.run(code, timeout=timeout).returncode
 
 
-def run_board(target: BoardTarget, board: Board, modules: list[str], paths: list[str], timeout: float) -> int:
+def run_board(target: BoardTarget, board: Board, modules: list[str], paths: list[str],
+              timeout: float) -> int:
     files = build(board, REPO / "build" / board.name)
     print(deploy(target, board, files, board.chunks, board.chunk_size))
     support = [FIRMWARE / "runtests.py", TESTS / "fwtest.py"]

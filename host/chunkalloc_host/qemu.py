@@ -63,7 +63,7 @@ class EmulatedMicrobit:
         deadline = time.monotonic() + BOOT_TIMEOUT
         while True:
             if self.process.poll() is not None:
-                error = self.process.stderr.read() if self.process.stderr else b""  # stderr=PIPE: never None
+                error = self.process.stderr.read() if self.process.stderr else b""  # PIPE: not None
                 raise RuntimeError("qemu-system-arm exited: " + error.decode())
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()

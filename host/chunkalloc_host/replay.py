@@ -82,7 +82,8 @@ def make_pool(chunks: int, chunk_size: int, best_fit: bool, base: int = 0) -> ch
     size = chunks * chunk_size
     raw = bytearray(size + BASE_MOD)
     want = base % BASE_MOD & ~(chunk_size - 1)
-    skip = (want - ctypes.addressof(ctypes.c_char.from_buffer(raw))) % BASE_MOD  # as chunkalloc_pure on CPython
+    address = ctypes.addressof(ctypes.c_char.from_buffer(raw))  # chunkalloc_pure's, on CPython
+    skip = (want - address) % BASE_MOD
     heap = memoryview(raw)[skip:skip + size]
     return chunkalloc.ChunkAllocator(heap, chunkalloc.heap_bitmap(chunks), chunk_size,
                                      True, best_fit)

@@ -8,12 +8,12 @@ returns a subprocess.CompletedProcess. On a board the modules must be installed 
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import glob
 import os
 import shutil
 import subprocess
-import argparse
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
