@@ -249,7 +249,12 @@ def test_a_user_program_passing_a_str_as_size_fails_the_check(tmp_path: Path) ->
 
 def test_the_wheel_ships_the_board_modules_with_their_stubs_and_the_typed_host(
         tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q",
+    # from a copy: setuptools builds in the source tree, and a stale build/lib there
+    # would put files into later wheels that the tree no longer has
+    source = tmp_path / "src"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".*", "build", "typings", "docs", "*.egg-info", "__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q",
                     "-w", str(tmp_path)], check=True, capture_output=True, timeout=300)
     (wheel,) = tmp_path.glob("chunkalloc-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
