@@ -232,7 +232,7 @@ def check_user_program(tmp_path: Path, source: str, family: str) -> list[str]:
     return run_checker(micropython_config(tmp_path, family, [program], site, "strict"))
 
 
-@pytest.mark.parametrize("family", ["rp2"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_a_user_program_using_the_interface_right_type_checks(family: str,
                                                               tmp_path: Path) -> None:
     fail_on(check_user_program(tmp_path, GOOD_USER, family), "the good user program")
