@@ -20,7 +20,7 @@ $(BIN)/chunkalloc: requirements.txt pyproject.toml
 
 typings: $(STUBS)
 
-typings/%/.installed: requirements-stubs.txt $(BIN)/chunkalloc
+typings/%/.installed: requirements-stubs.txt | $(BIN)/chunkalloc
 	@rm -rf typings/$*
 	@$(BIN)/pip install -qq --target typings/$* -c requirements-stubs.txt micropython-$*-stubs
 	@touch $@
