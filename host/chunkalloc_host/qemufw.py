@@ -29,7 +29,8 @@ class FirmwareError(Exception):
 
 def missing(board: Board) -> str | None:
     """What is missing to build and start board's firmware (with the install line), or None."""
-    absent = [tool for tool in board.connect.get("tools", []) if not shutil.which(tool)]
+    tools: list[str] = board.connect.get("tools", [])
+    absent = [tool for tool in tools if not shutil.which(tool)]
     if not absent:
         return None
     packages = " ".join(board.connect.get("apt", []))
