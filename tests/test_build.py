@@ -78,3 +78,15 @@ def test_pool_module_builds_the_pool_at_import_on_the_unix_port(tmp_path):
 def test_pool_module_refuses_bad_geometry(chunks, chunk_size):
     with pytest.raises(ValueError):
         pool_module(chunks, chunk_size, "test")
+
+
+@pytest.mark.parametrize("emulated", ["qemu-m3", "qemu-m0", "qemu-rv32"])
+def test_an_emulated_board_runs_the_very_files_built_for_the_board_it_stands_for(emulated, tmp_path):
+    board = load_board(emulated)
+    real = load_board(board.connect["stands_for"])
+    # one folder for both: a .mpy names the source path it was compiled from
+    ours = {p.name: p.read_bytes() for p in build(board, tmp_path)}
+    theirs = {p.name: p.read_bytes() for p in build(real, tmp_path)}
+    assert ours.keys() == theirs.keys()
+    differ = [name for name in ours if ours[name] != theirs[name]]
+    assert set(differ) <= {"chunkpool.mpy"}  # at most the pool, sized for the emulated heap

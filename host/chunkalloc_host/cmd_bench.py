@@ -108,7 +108,7 @@ def jobs(contenders: list[str], kernels: list[str], cpython: bool) -> list[Job]:
 def board_jobs(contenders: list[str], kernels: list[str]) -> list[list[Job]]:
     """A board's jobs, one batch per contender (one board start each): the empty-pool
     pair (kernels and bytearray(100)) and the MCU mix, both scenarios, timed whole."""
-    batches = []
+    batches: list[list[Job]] = []
     for c in contenders:
         batch = [Job("micropython", "pair", c, s, "total") for s in SCENARIOS
                  if c in kernels or c == BASELINE]
@@ -268,7 +268,7 @@ def latency_table(results: list[Result]) -> list[str]:
     of total time and of p99.9 alloc latency to bytearray(n)'s in the same scenario."""
     head = ("workload", "contender", "runtime", "GC heap", "op", "median", "mean", "p99",
             "p99.9", "max", "ops/s", "fails", "total ×ba", "p99.9 ×ba")
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in results:
         if r["workload"] == "efficiency" or "median" not in r[main_op(r)]:
             continue
@@ -308,9 +308,9 @@ def side_by_side(results: list[Result], instructions: bool) -> list[str]:
     per = ("ops", unit, "total ×ba") + (("p99.9 ×ba",) if with_p999 else ())
     head = ("workload", "contender", "runtime", "op",
             *(f"{s} {h}" if k == 0 else h for s in SCENARIOS for k, h in enumerate(per)))
-    body = []
+    body: list[tuple[str, ...]] = []
     for (workload, contender, runtime), by in rows.items():
-        cells = []
+        cells: list[str] = []
         op = ""
         for s in SCENARIOS:
             r = by.get(s)
@@ -366,8 +366,8 @@ def machine() -> dict[str, Any]:
 
 def tick_scale(target: Any) -> float:
     board = getattr(target, "board", None)
-    name = getattr(board, "connect", {}).get("micropython_board") if board else None
-    return TICK_SCALE.get(name, 1.0)
+    connect: dict[str, Any] = getattr(board, "connect", None) or {}
+    return TICK_SCALE.get(str(connect.get("micropython_board", "")), 1.0)
 
 
 def run(args: argparse.Namespace) -> int:
