@@ -276,3 +276,32 @@ def test_board_sizes_are_the_default_on_a_board():
     args = parser.parse_args([])
     assert args.steps is None and args.pool_kib is None  # chosen by target in run()
     assert cmd_bench.BOARD == {"steps": 2000, "pool_kib": 32}
+
+
+def test_the_ring_of_live_handles_is_sized_from_the_streams_peak_and_a_full_one_frees_first():
+    from array import array
+
+    import bench
+    import bench_workloads
+
+    pool = 64 * 256
+    s = bench_workloads.mcu_stream(600, 1, pool)
+    live: list[int] = []  # the requests' sizes, oldest first, every request succeeding
+    peak = 0
+    for i in range(s.steps):
+        d = 7 if s.drops[i] and len(live) > 10 else 0
+        while live and (d or sum(live) + s.sizes[i] > s.cap):
+            live.pop(0)
+            d = max(0, d - 1)
+        live.append(s.sizes[i])
+        peak = max(peak, len(live))
+    assert s.peak() == peak > 10
+    for slots in (peak + 1, 8):  # 8: the ring fills, and its oldest is freed first
+        a = bench.make("pure", pool)
+        ring: list[object] = [None] * slots
+        counts = array("i", [0, 0, 0])
+        bench._replay_total(a.try_alloc, a.free, s, ring, bench_workloads.blank("H", slots),
+                            counts)
+        na, nf, fails = counts
+        assert na == s.steps and a.allocations == na - fails - nf <= slots
+        a.check()
