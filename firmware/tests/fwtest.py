@@ -2,6 +2,8 @@
 # and on MicroPython (under runtests.py). Test modules are plain functions
 # named test_*: each name states the guarantee it checks.
 
+import gc
+
 import chunkalloc
 from xorshift import Rng  # the tests take it from here
 
@@ -29,10 +31,65 @@ except ImportError:  # CPython: nothing to lock; the same calls run unlocked
         pass
 
 
+def heap_free():
+    """Bytes free on the GC heap after a collection; None where nothing
+    limits a pool (CPython has no gc.mem_free)."""
+    if not hasattr(gc, "mem_free"):
+        return None
+    gc.collect()
+    return gc.mem_free()
+
+
+def pool_bytes(chunks, chunk_size):
+    """What heap(chunks, chunk_size) and heap_bitmap(chunks) take from the GC
+    heap: the chunks, up to chunk_size - 1 bytes to align them, the bitmap."""
+    return chunks * chunk_size + chunk_size - 1 + ((chunks + 31) >> 5 << 3)
+
+
+def fit(chunks, chunk_size, least=None):
+    """The number of chunks a test's pool of chunk_size bytes gets on this
+    board: fitting(heap_free(), ...). CPython: always chunks."""
+    return fitting(heap_free(), chunks, chunk_size, least)
+
+
+def fitting(free, chunks, chunk_size, least=None):
+    """chunks where the pool takes at most half of free bytes (the rest is the
+    test's own working room, and slack for a heap whose largest free block is
+    smaller than its total), else the most that do with the same remainder mod
+    32 (a partly used last bitmap word stays partly used), but never fewer
+    than least (default chunks: a test that needs that size). Raises
+    Skip("needs N bytes of heap, the board has M free") when least does not
+    fit. free None: no limit."""
+    if least is None:
+        least = chunks
+    if free is None:
+        return chunks
+    room = free // 2
+    if pool_bytes(chunks, chunk_size) <= room:
+        return chunks
+    n = (room - chunk_size + 1) * 4 // (4 * chunk_size + 1)  # the bitmap: 1/4 byte a chunk
+    n -= (n - chunks) % 32
+    while n > least and pool_bytes(n, chunk_size) > room:
+        n -= 32
+    if n >= least:
+        return n
+    if pool_bytes(least, chunk_size) <= room:
+        return least
+    raise Skip("needs %d bytes of heap, the board has %d free"
+               % (2 * pool_bytes(least, chunk_size), free))
+
+
 def make(chunks=64, chunk_size=16, best_fit=True):
-    return chunkalloc.ChunkAllocator(chunkalloc.heap(chunks, chunk_size),
-                                     chunkalloc.heap_bitmap(chunks), chunk_size,
-                                     FAST, best_fit)
+    """A pool of exactly chunks chunks on the current path; Skip where the
+    board has not the room (see fit). Scale with make(fit(n, cs, least), cs)."""
+    fit(chunks, chunk_size)
+    try:
+        h = chunkalloc.heap(chunks, chunk_size)
+        bits = chunkalloc.heap_bitmap(chunks)
+    except MemoryError as e:  # fit() said there was room: the free heap is in pieces
+        raise Skip("needs %d bytes of heap in one block, the board has %d free in smaller ones (%s)"
+                   % (pool_bytes(chunks, chunk_size), heap_free(), e))
+    return chunkalloc.ChunkAllocator(h, bits, chunk_size, FAST, best_fit)
 
 
 def raises(exc_type, fn, *args):
