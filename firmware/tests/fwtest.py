@@ -79,16 +79,21 @@ def fitting(free, chunks, chunk_size, least=None):
                % (2 * pool_bytes(least, chunk_size), free))
 
 
-def make(chunks=64, chunk_size=16, best_fit=True):
-    """A pool of exactly chunks chunks on the current path; Skip where the
-    board has not the room (see fit). Scale with make(fit(n, cs, least), cs)."""
+def buffers(chunks, chunk_size):
+    """(heap(chunks, chunk_size), heap_bitmap(chunks)); Skip where the board
+    has not the room for exactly that pool (see fit)."""
     fit(chunks, chunk_size)
     try:
-        h = chunkalloc.heap(chunks, chunk_size)
-        bits = chunkalloc.heap_bitmap(chunks)
+        return chunkalloc.heap(chunks, chunk_size), chunkalloc.heap_bitmap(chunks)
     except MemoryError as e:  # fit() said there was room: the free heap is in pieces
         raise Skip("needs %d bytes of heap in one block, the board has %d free in smaller ones (%s)"
                    % (pool_bytes(chunks, chunk_size), heap_free(), e))
+
+
+def make(chunks=64, chunk_size=16, best_fit=True):
+    """A pool of exactly chunks chunks on the current path; Skip where the
+    board has not the room (see fit). Scale with make(fit(n, cs, least), cs)."""
+    h, bits = buffers(chunks, chunk_size)
     return chunkalloc.ChunkAllocator(h, bits, chunk_size, FAST, best_fit)
 
 

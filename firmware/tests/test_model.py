@@ -88,32 +88,65 @@ def check_model(a, live):
     assert a.usage() == a.used * 100.0 / a.chunks
 
 
+def run_model(chunks, cs, best_fit, ops, seed):
+    """ops random operations on a fresh pool, checked against the model. One
+    pool at a time: what a run keeps live (its pool, the model) is garbage
+    before the next run's pool is taken from the board's heap."""
+    a = make(chunks, cs, best_fit)
+    rng = Rng(seed)
+    live = {}
+    for n in range(ops):
+        step(a, rng, live)
+        check_model(a, live)
+        if n % 50 == 0:
+            a.check()
+    a.check()
+
+
 def test_random_operations_match_the_model():
     total = 0
     for chunks, cs, best_fit, ops in CONFIGS:
-        a = make(board_chunks(chunks, cs), cs, best_fit)
-        rng = Rng(chunks * 1000 + cs)
-        live = {}
-        for n in range(ops):
-            step(a, rng, live)
-            check_model(a, live)
-            if n % 50 == 0:
-                a.check()
-        a.check()
+        run_model(board_chunks(chunks, cs), cs, best_fit, ops, chunks * 1000 + cs)
         total += ops
     assert total >= 10000
 
 
+OPS = ("alloc", "free", "realloc")
+
+
+def encoded(did):
+    """What step() did, as 5 ints: the operation's index in OPS, then its numbers."""
+    return [OPS.index(did[0])] + list(did[1:]) + [0] * (5 - len(did))
+
+
+def same_decisions(chunks, cs, best_fit, n):
+    """n random operations on the fast, then the pure path over the same heap:
+    the pure path must do exactly what the fast path recorded. The record is
+    preallocated: a tuple kept per step would scatter live objects over a
+    board's whole heap and leave no block for the next pool."""
+    from array import array
+    h, bits = fwtest.buffers(chunks, cs)
+    record = array("i", bytes(4 * 5 * n))
+    end_bits = None
+    for fast in (True, False):
+        a = chunkalloc.ChunkAllocator(h, bits, cs, fast, best_fit)
+        rng = Rng(cs)
+        live = {}
+        for i in range(n):
+            did = encoded(step(a, rng, live))
+            if end_bits is None:
+                for j in range(5):
+                    record[5 * i + j] = did[j]
+            else:
+                fast_did = [record[5 * i + j] for j in range(5)]
+                assert did == fast_did, "%d x %d B, step %d: fast %r, pure %r" % (
+                    chunks, cs, i, fast_did, did)
+        if end_bits is None:
+            end_bits = bytes(bits)
+        else:
+            assert bytes(bits) == end_bits, (chunks, cs)
+
+
 def test_fast_and_pure_paths_make_identical_decisions():
     for chunks, cs, best_fit, ops in CONFIGS:
-        chunks = board_chunks(chunks, cs)
-        h = chunkalloc.heap(chunks, cs)
-        bits = chunkalloc.heap_bitmap(chunks)
-        runs = []
-        for fast in (True, False):
-            a = chunkalloc.ChunkAllocator(h, bits, cs, fast, best_fit)
-            rng = Rng(cs)
-            live = {}
-            runs.append([step(a, rng, live) for _ in range(ops // 4)])
-            runs[-1].append(bytes(bits))
-        assert runs[0] == runs[1]
+        same_decisions(board_chunks(chunks, cs), cs, best_fit, ops // 4)
