@@ -12,7 +12,7 @@
 #   demo.run(demo.make_pool(), 1.0, tick) # tick(pool) ~every 100 ms, unlocked
 #
 # The default pool is CHUNKS chunks, or fewer on a board whose free GC heap is
-# less than twice that (board_chunks).
+# less than twice that (board_chunks) or has no free block that large.
 
 import gc
 
@@ -55,10 +55,22 @@ def board_chunks(free, chunk_size=CHUNK_SIZE):
 
 
 def make_pool(chunks=None, chunk_size=CHUNK_SIZE, fast=True):
-    """The demo's pool: chunks chunks (default: board_chunks of the free heap)."""
-    if chunks is None:
-        gc.collect()
-        chunks = board_chunks(gc.mem_free() if hasattr(gc, "mem_free") else None, chunk_size)
+    """The demo's pool of chunks chunks. By default board_chunks() of the free
+    heap, halved (down to 32) while the heap has no free block that large."""
+    if chunks is not None:
+        return _pool(chunks, chunk_size, fast)
+    gc.collect()
+    chunks = board_chunks(gc.mem_free() if hasattr(gc, "mem_free") else None, chunk_size)
+    while True:
+        try:
+            return _pool(chunks, chunk_size, fast)
+        except MemoryError:
+            if chunks <= 32:
+                raise
+            chunks = max(32, chunks // 64 * 32)
+
+
+def _pool(chunks, chunk_size, fast):
     return chunkalloc.ChunkAllocator(chunkalloc.heap(chunks, chunk_size),
                                      chunkalloc.heap_bitmap(chunks), chunk_size, fast)
 

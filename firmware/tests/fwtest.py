@@ -48,8 +48,30 @@ def pool_bytes(chunks, chunk_size):
 
 def fit(chunks, chunk_size, least=None):
     """The number of chunks a test's pool of chunk_size bytes gets on this
-    board: fitting(heap_free(), ...). CPython: always chunks."""
-    return fitting(heap_free(), chunks, chunk_size, least)
+    board: fitting(heap_free(), ...), then fewer (halving, down to least)
+    while the heap has no block that large: its free room may be in pieces.
+    CPython: always chunks."""
+    if least is None:
+        least = chunks
+    free = heap_free()
+    n = fitting(free, chunks, chunk_size, least)
+    while free is not None and not allocatable(pool_bytes(n, chunk_size)):
+        if n == least:
+            raise Skip("needs %d bytes of heap in one block, the board has %d free in smaller ones"
+                       % (pool_bytes(n, chunk_size), free))
+        n //= 2
+        n -= (n - chunks) % 32
+        n = max(n, least)
+    return n
+
+
+def allocatable(nbytes):
+    """Whether the GC heap has a free block of nbytes (tried, and dropped again)."""
+    try:
+        bytearray(nbytes)
+    except MemoryError:
+        return False
+    return True
 
 
 def fitting(free, chunks, chunk_size, least=None):

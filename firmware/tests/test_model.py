@@ -120,33 +120,34 @@ def encoded(did):
 
 
 def same_decisions(chunks, cs, best_fit, n):
-    """n random operations on the fast, then the pure path over the same heap:
-    the pure path must do exactly what the fast path recorded. The record is
+    """n random operations on each kernel in turn over the same heap (the same
+    addresses): each must do exactly what the first recorded. The record is
     preallocated: a tuple kept per step would scatter live objects over a
     board's whole heap and leave no block for the next pool."""
     from array import array
+    kernels = getattr(chunkalloc, "KERNELS", (True, False))  # True, False: fast, pure
     h, bits = fwtest.buffers(chunks, cs)
     record = array("i", bytes(4 * 5 * n))
-    end_bits = None
-    for fast in (True, False):
-        a = chunkalloc.ChunkAllocator(h, bits, cs, fast, best_fit)
+    end = None
+    for kernel in kernels:
+        a = chunkalloc.ChunkAllocator(h, bits, cs, kernel, best_fit)
         rng = Rng(cs)
         live = {}
         for i in range(n):
             did = encoded(step(a, rng, live))
-            if end_bits is None:
+            if end is None:
                 for j in range(5):
                     record[5 * i + j] = did[j]
             else:
-                fast_did = [record[5 * i + j] for j in range(5)]
-                assert did == fast_did, "%d x %d B, step %d: fast %r, pure %r" % (
-                    chunks, cs, i, fast_did, did)
-        if end_bits is None:
-            end_bits = bytes(bits)
+                first_did = [record[5 * i + j] for j in range(5)]
+                assert did == first_did, "%d x %d B, step %d: %r did %r, %r did %r" % (
+                    chunks, cs, i, kernels[0], first_did, kernel, did)
+        if end is None:
+            end = (bytes(bits), tuple(a._state))
         else:
-            assert bytes(bits) == end_bits, (chunks, cs)
+            assert (bytes(bits), tuple(a._state)) == end, "%r and %r differ" % (kernels[0], kernel)
 
 
-def test_fast_and_pure_paths_make_identical_decisions():
+def test_every_kernel_makes_identical_decisions():
     for chunks, cs, best_fit, ops in CONFIGS:
         same_decisions(board_chunks(chunks, cs), cs, best_fit, ops // 4)

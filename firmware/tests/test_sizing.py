@@ -45,6 +45,8 @@ def test_an_import_error_for_a_board_module_skips_and_for_one_of_ours_fails():
 
 def test_a_module_that_cannot_import_reports_each_test_its_source_defines():
     names = runtests.test_names("test_sizing")
+    if names == ["*"]:
+        raise Skip("the tests came to this board as .mpy: no source to read")
     assert names == sorted(names)
     assert "test_a_module_that_cannot_import_reports_each_test_its_source_defines" in names
     assert len(names) == 5
