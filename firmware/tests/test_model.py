@@ -111,37 +111,34 @@ def test_random_operations_match_the_model():
     assert total >= 10000
 
 
-OPS = ("alloc", "free", "realloc")
-
-
-def encoded(did):
-    """What step() did, as 5 ints: the operation's index in OPS, then its numbers."""
-    return [OPS.index(did[0])] + list(did[1:]) + [0] * (5 - len(did))
+def decision(did):
+    """The allocator's decision in what step() did: where it put the
+    allocation (-1: no room), or which one it freed. The rest of a step is
+    drawn from the seed, the same on every kernel while the decisions are."""
+    return did[1] if did[0] == "free" else did[-1]
 
 
 def same_decisions(chunks, cs, best_fit, n):
     """n random operations on each kernel in turn over the same heap (the same
-    addresses): each must do exactly what the first recorded. The record is
-    preallocated: a tuple kept per step would scatter live objects over a
-    board's whole heap and leave no block for the next pool."""
+    addresses): each must decide exactly what the first did. The decisions are
+    recorded in a preallocated array: a tuple kept per step would scatter live
+    objects over a board's whole heap and leave no block for the next pool."""
     from array import array
     kernels = getattr(chunkalloc, "KERNELS", (True, False))  # True, False: fast, pure
     h, bits = fwtest.buffers(chunks, cs)
-    record = array("i", bytes(4 * 5 * n))
+    record = array("i", bytes(4 * n))
     end = None
     for kernel in kernels:
         a = chunkalloc.ChunkAllocator(h, bits, cs, kernel, best_fit)
         rng = Rng(cs)
         live = {}
         for i in range(n):
-            did = encoded(step(a, rng, live))
+            did = step(a, rng, live)
             if end is None:
-                for j in range(5):
-                    record[5 * i + j] = did[j]
+                record[i] = decision(did)
             else:
-                first_did = [record[5 * i + j] for j in range(5)]
-                assert did == first_did, "%d x %d B, step %d: %r did %r, %r did %r" % (
-                    chunks, cs, i, kernels[0], first_did, kernel, did)
+                assert decision(did) == record[i], "%d x %d B, step %d: %r decided %d, %r %r" % (
+                    chunks, cs, i, kernels[0], record[i], kernel, did)
         if end is None:
             end = (bytes(bits), tuple(a._state))
         else:
