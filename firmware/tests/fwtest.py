@@ -119,6 +119,19 @@ def make(chunks=64, chunk_size=16, best_fit=True):
     return chunkalloc.ChunkAllocator(h, bits, chunk_size, FAST, best_fit)
 
 
+# How close two floats must be: 1e-9 where floats are doubles (CPython, the unix
+# port), 1e-4 on a board with 32-bit floats, where the expected value may also
+# come folded in double by the host's mpy-cross. Tested at run time: a constant
+# expression here would be folded too.
+_TINY = float("1e-12")
+FLOAT_TOLERANCE = 1e-9 if 1.0 + _TINY != 1.0 else 1e-4
+
+
+def close(x, y):
+    """x and y are the same float to this runtime's precision (FLOAT_TOLERANCE)."""
+    return abs(x - y) < FLOAT_TOLERANCE
+
+
 def raises(exc_type, fn, *args):
     """Call fn(*args); assert it raises exc_type with a message; return the message."""
     try:
