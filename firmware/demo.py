@@ -10,6 +10,11 @@
 #
 #   import demo; demo.main(3)             # 3 seconds on the default pool
 #   demo.run(demo.make_pool(), 1.0, tick) # tick(pool) ~every 100 ms, unlocked
+#
+# The default pool is CHUNKS chunks, or fewer on a board whose free GC heap is
+# less than twice that (board_chunks) or has no free block that large.
+
+import gc
 
 import chunkalloc
 import chunkalloc_map
@@ -40,7 +45,32 @@ QUEUE = 40  # packets in flight at most
 TICK_MS = 100
 
 
-def make_pool(chunks=CHUNKS, chunk_size=CHUNK_SIZE, fast=True):
+def board_chunks(free, chunk_size=CHUNK_SIZE):
+    """CHUNKS, or where the pool would take more than half of free bytes (the
+    free GC heap; None: no limit) the most that do, a multiple of 32, at least 32."""
+    if free is None:
+        return CHUNKS
+    n = (free // 2 - chunk_size + 1) * 4 // (4 * chunk_size + 1)  # chunks, bitmap, alignment
+    return max(32, min(CHUNKS, n - n % 32))
+
+
+def make_pool(chunks=None, chunk_size=CHUNK_SIZE, fast=True):
+    """The demo's pool of chunks chunks. By default board_chunks() of the free
+    heap, halved (down to 32) while the heap has no free block that large."""
+    if chunks is not None:
+        return _pool(chunks, chunk_size, fast)
+    gc.collect()
+    chunks = board_chunks(gc.mem_free() if hasattr(gc, "mem_free") else None, chunk_size)
+    while True:
+        try:
+            return _pool(chunks, chunk_size, fast)
+        except MemoryError:
+            if chunks <= 32:
+                raise
+            chunks = max(32, chunks // 64 * 32)
+
+
+def _pool(chunks, chunk_size, fast):
     return chunkalloc.ChunkAllocator(chunkalloc.heap(chunks, chunk_size),
                                      chunkalloc.heap_bitmap(chunks), chunk_size, fast)
 

@@ -2,6 +2,8 @@
 # and on MicroPython (under runtests.py). Test modules are plain functions
 # named test_*: each name states the guarantee it checks.
 
+import gc
+
 import chunkalloc
 from xorshift import Rng  # the tests take it from here
 
@@ -29,10 +31,105 @@ except ImportError:  # CPython: nothing to lock; the same calls run unlocked
         pass
 
 
+def heap_free():
+    """Bytes free on the GC heap after a collection; None where nothing
+    limits a pool (CPython has no gc.mem_free)."""
+    if not hasattr(gc, "mem_free"):
+        return None
+    gc.collect()
+    return gc.mem_free()
+
+
+def pool_bytes(chunks, chunk_size):
+    """What heap(chunks, chunk_size) and heap_bitmap(chunks) take from the GC
+    heap: the chunks, up to chunk_size - 1 bytes to align them, the bitmap."""
+    return chunks * chunk_size + chunk_size - 1 + ((chunks + 31) >> 5 << 3)
+
+
+def fit(chunks, chunk_size, least=None):
+    """The number of chunks a test's pool of chunk_size bytes gets on this
+    board: fitting(heap_free(), ...), then fewer (halving, down to least)
+    while the heap has no block that large: its free room may be in pieces.
+    CPython: always chunks."""
+    if least is None:
+        least = chunks
+    free = heap_free()
+    n = fitting(free, chunks, chunk_size, least)
+    while free is not None and not allocatable(pool_bytes(n, chunk_size)):
+        if n == least:
+            raise Skip("needs %d bytes of heap in one block, the board has %d free in smaller ones"
+                       % (pool_bytes(n, chunk_size), free))
+        n //= 2
+        n -= (n - chunks) % 32
+        n = max(n, least)
+    return n
+
+
+def allocatable(nbytes):
+    """Whether the GC heap has a free block of nbytes (tried, and dropped again)."""
+    try:
+        bytearray(nbytes)
+    except MemoryError:
+        return False
+    return True
+
+
+def fitting(free, chunks, chunk_size, least=None):
+    """chunks where the pool takes at most half of free bytes (the rest is the
+    test's own working room, and slack for a heap whose largest free block is
+    smaller than its total), else the most that do with the same remainder mod
+    32 (a partly used last bitmap word stays partly used), but never fewer
+    than least (default chunks: a test that needs that size). Raises
+    Skip("needs N bytes of heap, the board has M free") when least does not
+    fit. free None: no limit."""
+    if least is None:
+        least = chunks
+    if free is None:
+        return chunks
+    room = free // 2
+    if pool_bytes(chunks, chunk_size) <= room:
+        return chunks
+    n = (room - chunk_size + 1) * 4 // (4 * chunk_size + 1)  # the bitmap: 1/4 byte a chunk
+    n -= (n - chunks) % 32
+    while n > least and pool_bytes(n, chunk_size) > room:
+        n -= 32
+    if n >= least:
+        return n
+    if pool_bytes(least, chunk_size) <= room:
+        return least
+    raise Skip("needs %d bytes of heap, the board has %d free"
+               % (2 * pool_bytes(least, chunk_size), free))
+
+
+def buffers(chunks, chunk_size):
+    """(heap(chunks, chunk_size), heap_bitmap(chunks)); Skip where the board
+    has not the room for exactly that pool (see fit)."""
+    fit(chunks, chunk_size)
+    try:
+        return chunkalloc.heap(chunks, chunk_size), chunkalloc.heap_bitmap(chunks)
+    except MemoryError as e:  # fit() said there was room: the free heap is in pieces
+        raise Skip("needs %d bytes of heap in one block, the board has %d free in smaller ones (%s)"
+                   % (pool_bytes(chunks, chunk_size), heap_free(), e))
+
+
 def make(chunks=64, chunk_size=16, best_fit=True):
-    return chunkalloc.ChunkAllocator(chunkalloc.heap(chunks, chunk_size),
-                                     chunkalloc.heap_bitmap(chunks), chunk_size,
-                                     FAST, best_fit)
+    """A pool of exactly chunks chunks on the current path; Skip where the
+    board has not the room (see fit). Scale with make(fit(n, cs, least), cs)."""
+    h, bits = buffers(chunks, chunk_size)
+    return chunkalloc.ChunkAllocator(h, bits, chunk_size, FAST, best_fit)
+
+
+# How close two floats must be: 1e-9 where floats are doubles (CPython, the unix
+# port), 1e-4 on a board with 32-bit floats, where the expected value may also
+# come folded in double by the host's mpy-cross. Tested at run time: a constant
+# expression here would be folded too.
+_TINY = float("1e-12")
+FLOAT_TOLERANCE = 1e-9 if 1.0 + _TINY != 1.0 else 1e-4
+
+
+def close(x, y):
+    """x and y are the same float to this runtime's precision (FLOAT_TOLERANCE)."""
+    return abs(x - y) < FLOAT_TOLERANCE
 
 
 def raises(exc_type, fn, *args):

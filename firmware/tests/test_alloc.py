@@ -189,7 +189,7 @@ def test_fragmentation_is_umm_mallocs_metric():
     s = a.stats()
     assert s["free_runs"] == 2 and s["largest_free"] == 3
     expect = 100.0 - 100.0 * (1 + 9) ** 0.5 / 4
-    assert abs(s["fragmentation"] - expect) < 1e-9
+    assert fwtest.close(s["fragmentation"], expect), (s["fragmentation"], expect)
 
 
 def test_gaps_lists_every_free_run():
@@ -288,7 +288,12 @@ def test_a_new_allocator_resets_a_used_bitmap():
 
 
 def test_the_static_pool_pattern_needs_no_init_call():
-    import chunkpool
+    free = fwtest.heap_free()
+    try:
+        import chunkpool  # its size is the board's (chunkalloc build --board): no scaling
+    except MemoryError as e:
+        raise fwtest.Skip("chunkpool's pool does not fit: %s; the board has %s bytes free"
+                          % (e, free))
     off = chunkpool.POOL.alloc(10)
     chunkpool.POOL.free(off)
     chunkpool.POOL.check()

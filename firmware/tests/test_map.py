@@ -2,7 +2,7 @@
 # the fragmentation metrics beside it; walking the pool allocates nothing.
 
 import chunkalloc_map
-from fwtest import make, needs_heap_lock, heap_lock, heap_unlock
+from fwtest import make, needs_heap_lock, heap_lock, heap_unlock, close
 
 
 def pool_with_a_gap():
@@ -61,8 +61,8 @@ def test_metrics_are_the_largest_free_run_the_run_count_and_umm_fragmentation():
     s = a.stats()
     assert (s["free"], s["free_runs"], s["largest_free"]) == (34, 2, 32)
     frag = chunkalloc_map.fragmentation(out[0], out[3])
-    assert abs(frag - s["fragmentation"]) < 1e-9
-    assert abs(frag - (100 - 100 * (4 + 1024) ** 0.5 / 34)) < 1e-9
+    assert close(frag, s["fragmentation"])
+    assert close(frag, 100 - 100 * (4 + 1024) ** 0.5 / 34), frag
 
 
 def test_fragmentation_is_zero_for_one_free_run_and_for_a_full_pool():

@@ -16,6 +16,13 @@ CONFIGS = (  # chunks, chunk_size, best_fit, operations
 )
 
 
+def board_chunks(chunks, cs):
+    """The pool's chunk count on this board: as asked where it fits (CPython,
+    the unix port), else fewer with the same chunk size and the same count mod
+    32, down to one whole bitmap word and the partial one (fwtest.fit)."""
+    return fwtest.fit(chunks, cs, min(chunks, 32 + chunks % 32))
+
+
 def aligned_run_exists(a, k, align):
     """The oracle: is there any run of k free chunks at an aligned address?"""
     base = a.address(0)
@@ -81,31 +88,63 @@ def check_model(a, live):
     assert a.usage() == a.used * 100.0 / a.chunks
 
 
+def run_model(chunks, cs, best_fit, ops, seed):
+    """ops random operations on a fresh pool, checked against the model. One
+    pool at a time: what a run keeps live (its pool, the model) is garbage
+    before the next run's pool is taken from the board's heap."""
+    a = make(chunks, cs, best_fit)
+    rng = Rng(seed)
+    live = {}
+    for n in range(ops):
+        step(a, rng, live)
+        check_model(a, live)
+        if n % 50 == 0:
+            a.check()
+    a.check()
+
+
 def test_random_operations_match_the_model():
     total = 0
     for chunks, cs, best_fit, ops in CONFIGS:
-        a = make(chunks, cs, best_fit)
-        rng = Rng(chunks * 1000 + cs)
-        live = {}
-        for n in range(ops):
-            step(a, rng, live)
-            check_model(a, live)
-            if n % 50 == 0:
-                a.check()
-        a.check()
+        run_model(board_chunks(chunks, cs), cs, best_fit, ops, chunks * 1000 + cs)
         total += ops
     assert total >= 10000
 
 
-def test_fast_and_pure_paths_make_identical_decisions():
+def decision(did):
+    """The allocator's decision in what step() did: where it put the
+    allocation (-1: no room), or which one it freed. The rest of a step is
+    drawn from the seed, the same on every kernel while the decisions are."""
+    return did[1] if did[0] == "free" else did[-1]
+
+
+def same_decisions(chunks, cs, best_fit, n):
+    """n random operations on each kernel in turn over the same heap (the same
+    addresses): each must decide exactly what the first did. The decisions are
+    recorded in a preallocated array: a tuple kept per step would scatter live
+    objects over a board's whole heap and leave no block for the next pool."""
+    from array import array
+    kernels = getattr(chunkalloc, "KERNELS", (True, False))  # True, False: fast, pure
+    h, bits = fwtest.buffers(chunks, cs)
+    record = array("i", bytes(4 * n))
+    end = None
+    for kernel in kernels:
+        a = chunkalloc.ChunkAllocator(h, bits, cs, kernel, best_fit)
+        rng = Rng(cs)
+        live = {}
+        for i in range(n):
+            did = step(a, rng, live)
+            if end is None:
+                record[i] = decision(did)
+            else:
+                assert decision(did) == record[i], "%d x %d B, step %d: %r decided %d, %r %r" % (
+                    chunks, cs, i, kernels[0], record[i], kernel, did)
+        if end is None:
+            end = (bytes(bits), tuple(a._state))
+        else:
+            assert (bytes(bits), tuple(a._state)) == end, "%r and %r differ" % (kernels[0], kernel)
+
+
+def test_every_kernel_makes_identical_decisions():
     for chunks, cs, best_fit, ops in CONFIGS:
-        h = chunkalloc.heap(chunks, cs)
-        bits = chunkalloc.heap_bitmap(chunks)
-        runs = []
-        for fast in (True, False):
-            a = chunkalloc.ChunkAllocator(h, bits, cs, fast, best_fit)
-            rng = Rng(cs)
-            live = {}
-            runs.append([step(a, rng, live) for _ in range(ops // 4)])
-            runs[-1].append(bytes(bits))
-        assert runs[0] == runs[1]
+        same_decisions(board_chunks(chunks, cs), cs, best_fit, ops // 4)
