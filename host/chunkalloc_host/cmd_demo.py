@@ -15,5 +15,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    target = open_target(args.board, args.port)
+    target = open_target(args.board, args.port, micropython=args.micropython)
     return target.run(f"import demo\ndemo.main({args.seconds!r})").returncode

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.input is not None:
         text, source = args.input.read_text(errors="replace"), str(args.input)
     else:
-        target = open_target(args.board, args.port)
+        target = open_target(args.board, args.port, micropython=args.micropython)
         install(target, "chunkalloc_map", args.script)
         done = target.run(snapshot_code(args.script, args.seconds, args.at), capture=True)
         text, source = done.stdout, f"{args.board} output"

@@ -35,7 +35,7 @@ def trace_code(script: Path | None, seconds: float, records: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    target = open_target(args.board, args.port)
+    target = open_target(args.board, args.port, micropython=args.micropython)
     install(target, "chunkalloc_trace", args.script)
     done = target.run(trace_code(args.script, args.seconds, args.records), capture=True)
     if done.returncode:
