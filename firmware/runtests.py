@@ -1,14 +1,14 @@
 # On-device test runner: runs the firmware test modules (tests/test_*.py) on
-# whatever MicroPython this is, on the viper and the pure path, and prints one
-# line per test and path:
+# whatever MicroPython this is, on every kernel it has (chunkalloc.KERNELS:
+# "c", "viper", "pure"), and prints one line per test and kernel:
 #
-#   PASS test_alloc.test_free_needs_no_size [fast]
+#   PASS test_alloc.test_free_needs_no_size [c]
 #   FAIL test_alloc.test_x [pure]
 #     <traceback, indented>
 #   SKIP test_noalloc.test_y [pure] why
 #
 # then the closing line "N passed, N failed, N skipped". The host parses these.
-# Usage: import runtests; runtests.main(["test_alloc"], ["fast", "pure"])
+# Usage: import runtests; runtests.main(["test_alloc"], ["viper", "pure"])
 
 import sys
 
@@ -50,13 +50,14 @@ def main(modules=None, paths=None):
     if modules is None:
         modules = discover()
     if paths is None:
-        paths = ["fast", "pure"]
+        import chunkalloc
+        paths = list(chunkalloc.KERNELS)
     counts = [0, 0, 0]
     for name in modules:
         module = __import__(name)
         tests = [t for t in sorted(dir(module)) if t.startswith("test_")]
         for path in paths:
-            fwtest.FAST = path == "fast"
+            fwtest.KERNEL = path
             for t in tests:
                 label = "%s.%s [%s]" % (name, t, path)
                 try:

@@ -5,7 +5,7 @@
 import chunkalloc
 from xorshift import Rng  # the tests take it from here
 
-FAST = True  # runtests.py sets this to pick the viper (True) or pure (False) path
+KERNEL = chunkalloc.KERNELS[0]  # runtests.py sets it: "c", "viper" or "pure"
 
 try:
     from pytest import skip as _skip
@@ -32,7 +32,7 @@ except ImportError:  # CPython: nothing to lock; the same calls run unlocked
 def make(chunks=64, chunk_size=16, best_fit=True):
     return chunkalloc.ChunkAllocator(chunkalloc.heap(chunks, chunk_size),
                                      chunkalloc.heap_bitmap(chunks), chunk_size,
-                                     FAST, best_fit)
+                                     KERNEL, best_fit)
 
 
 def raises(exc_type, fn, *args):

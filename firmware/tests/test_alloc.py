@@ -26,11 +26,24 @@ def test_heap_bitmap_is_two_bits_per_chunk_rounded_to_words():
     assert len(chunkalloc.heap_bitmap(4096)) == 4096 * 2 // 8
 
 
-def test_fast_path_is_viper_only_where_viper_exists():
+def test_the_kernel_asked_for_is_the_kernel_used():
     a = make()
-    assert a.fast == (fwtest.FAST and chunkalloc.chunkalloc_viper is not None)
-    if not ON_MICROPYTHON:
-        assert not a.fast
+    assert a.kernel == fwtest.KERNEL and a.fast == (fwtest.KERNEL != "pure")
+    assert chunkalloc.KERNELS[-1] == "pure" and fwtest.KERNEL in chunkalloc.KERNELS
+    assert "viper" not in chunkalloc.KERNELS or ON_MICROPYTHON
+
+
+def test_fast_true_takes_the_best_kernel_and_false_the_pure_one():
+    h = chunkalloc.heap(32, 16)
+    bits = chunkalloc.heap_bitmap(32)
+    assert chunkalloc.ChunkAllocator(h, bits, 16, True).kernel == chunkalloc.KERNELS[0]
+    assert chunkalloc.ChunkAllocator(h, bits, 16, False).kernel == "pure"
+    for name in ("c", "viper", "pure"):
+        if name in chunkalloc.KERNELS:
+            assert chunkalloc.ChunkAllocator(h, bits, 16, name).kernel == name
+        else:
+            raises(ValueError, chunkalloc.ChunkAllocator, h, bits, 16, name)
+    raises(ValueError, chunkalloc.ChunkAllocator, h, bits, 16, "turbo")
 
 
 def test_alloc_hands_out_whole_chunks():
@@ -280,9 +293,9 @@ def test_check_finds_a_corrupted_bitmap():
 def test_a_new_allocator_resets_a_used_bitmap():
     h = chunkalloc.heap(64, 16)
     bits = chunkalloc.heap_bitmap(64)
-    a = chunkalloc.ChunkAllocator(h, bits, 16, fwtest.FAST)
+    a = chunkalloc.ChunkAllocator(h, bits, 16, fwtest.KERNEL)
     a.alloc(300)
-    b = chunkalloc.ChunkAllocator(h, bits, 16, fwtest.FAST)
+    b = chunkalloc.ChunkAllocator(h, bits, 16, fwtest.KERNEL)
     assert b.used == 0 and b.stats()["largest_free"] == 64
     b.check()
 
