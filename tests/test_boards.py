@@ -9,7 +9,7 @@ from chunkalloc_host.boards import board_names, load_board
 from chunkalloc_host.mpy import ARCHS
 from chunkalloc_host.poolgen import pool_bytes
 
-TARGETS = ["esp32", "esp32c3", "esp32s3", "microbit", "rp2040", "rp2350", "unix"]
+TARGETS = ["esp32", "esp32c3", "esp32s3", "qemu-m0", "qemu-m3", "qemu-rv32", "rp2040", "rp2350", "unix"]
 
 
 def test_every_target_has_a_board_file():
@@ -27,6 +27,15 @@ def test_board_file_is_complete_and_its_pool_fits_its_ram(name):
 
 def test_rv32imc_boards_need_micropython_1_24_for_viper():
     assert load_board("esp32c3").min_firmware >= (1, 24)
+    assert load_board("qemu-rv32").min_firmware >= (1, 24)
+
+
+@pytest.mark.parametrize("name", ["qemu-m0", "qemu-m3", "qemu-rv32"])
+def test_an_emulated_board_gets_the_build_of_the_board_it_stands_for(name):
+    board = load_board(name)
+    assert board.kind == "qemu" and board.arch == load_board(board.connect["stands_for"]).arch
+    assert board.connect["micropython_board"] and board.connect["qemu"][0].startswith("qemu-system-")
+    assert board.connect["tools"] and board.connect["apt"]
 
 
 def test_an_unknown_board_is_refused_with_the_list_of_boards():

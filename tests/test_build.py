@@ -1,5 +1,5 @@
 """`chunkalloc build`: .mpy headers for each board's arch, the x64 build passes the firmware
-tests on the unix port, the generated pool is valid (the reduced micro:bit core: test_reduced.py)."""
+tests on the unix port, the generated pool is valid."""
 
 import ast
 import json
@@ -49,6 +49,14 @@ def test_the_x64_build_imports_and_passes_the_firmware_tests_on_the_unix_port(tm
     assert "PASS" in result.stdout and " 0 failed" in result.stdout
 
 
+def test_thumb_firmware_loads_the_older_thumb_archs_only():
+    from chunkalloc_host.mpy import loads_arch
+
+    assert loads_arch("armv7m", "armv6m") and loads_arch("armv6m", "armv6m")
+    assert not loads_arch("armv6m", "armv7m") and not loads_arch("rv32imc", "armv6m")
+    assert not loads_arch("xtensawin", "xtensa")
+
+
 def test_mpy_header_errors_name_the_byte():
     with pytest.raises(ValueError, match="byte 0"):
         read_header(b"PK\x03\x04")
@@ -64,17 +72,6 @@ def test_pool_module_builds_the_pool_at_import_on_the_unix_port(tmp_path):
     out = subprocess.run([micropython_binary(), "-c", code], env=env, capture_output=True,
                          text=True, timeout=60).stdout
     assert out.split() == ["64", "32", "0"]
-
-
-def test_pool_module_for_a_source_board_asks_for_chunkalloc_at_the_top_level_first(tmp_path):
-    (tmp_path / "chunkpool.py").write_text(pool_module(32, 16, "microbit", compiles_source=True))
-    env = dict(os.environ, MICROPYPATH=f"{tmp_path}{os.pathsep}{FIRMWARE}")
-    runs = [subprocess.run([micropython_binary(), "-c", code], env=env, capture_output=True,
-                           text=True, timeout=60)
-            for code in ("from chunkpool import POOL",
-                         "import chunkalloc\nfrom chunkpool import POOL\nprint(POOL.alloc(20))")]
-    assert "import chunkalloc first at the top level" in runs[0].stdout + runs[0].stderr
-    assert runs[1].stdout.split() == ["0"], runs[1].stderr
 
 
 @pytest.mark.parametrize("chunks, chunk_size", [(0, 16), (16, 24), (16, -8)])

@@ -58,13 +58,13 @@ def test_a_probe_without_an_answer_is_an_error_quoting_the_board():
 
 
 def test_a_port_that_does_not_exist_fails_with_a_message_and_exit_1(capsys):
-    assert main(["deploy", "--board", "microbit", "--port", "/dev/ttyNOSUCHBOARD"]) == 1
+    assert main(["deploy", "--board", "rp2040", "--port", "/dev/ttyNOSUCHBOARD"]) == 1
     err = capsys.readouterr().err
     assert "no board at /dev/ttyNOSUCHBOARD" in err and "--port" in err
 
 
 def test_mpremote_on_a_dead_socket_reports_no_board(capsys):
-    assert main(["test", "--board", "microbit", "--port", "socket://127.0.0.1:9"]) == 1
+    assert main(["test", "--board", "rp2040", "--port", "socket://127.0.0.1:9"]) == 1
     assert "127.0.0.1:9" in capsys.readouterr().err
 
 
@@ -140,7 +140,7 @@ def test_a_port_that_answers_nothing_is_reported_busy_with_what_to_do(capsys):
     threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
     try:
         url = f"socket://127.0.0.1:{server.getsockname()[1]}"
-        assert main(["deploy", "--board", "microbit", "--port", url]) == 1
+        assert main(["deploy", "--board", "rp2040", "--port", url]) == 1
         err = capsys.readouterr().err
         assert "busy or not answering" in err and "press reset" in err
     finally:

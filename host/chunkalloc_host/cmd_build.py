@@ -1,11 +1,13 @@
 """`chunkalloc build --board NAME [--out DIR]`: what a board installs, in build/NAME.
 
 - every firmware module (firmware/*.py) compiled by mpy-cross for the board's arch
-  (viper code inside), or, for a source-only board (micro:bit), the reduced core as .py;
-- chunkpool.py/.mpy: the static pool sized for the board (--chunks/--chunk-size override);
+  (viper code inside);
+- chunkpool.mpy: the static pool sized for the board (--chunks/--chunk-size override);
 - package.json for `mpremote mip install` and manifest.py for freezing into a firmware,
-  with the .py sources they name under src/ (no manifest.py for a source-only board:
-  its reduced core reads its pieces and messages from the file system).
+  with the .py sources they name under src/.
+
+An emulated board (qemu-*) gets the build of the board it stands for (the RP2040's armv6m
+files, the ESP32-C3's rv32imc files) with a pool sized for its own heap.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from . import FIRMWARE, REPO
 from .boards import Board, load_board
 from .mpy import read_file_header
 from .poolgen import POOL_MODULE, check_pool, pool_module
-from .reduced import reduced_firmware
 
 HELP = "compile the firmware for a board: .mpy files, package.json, manifest.py, a sized pool"
 NOT_MODULES = {"manifest.py"}  # firmware/ files that are not modules for the board
@@ -58,24 +59,19 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
         shutil.rmtree(out)
     src = out / "src"
     src.mkdir(parents=True)
+    if board.arch is None:
+        raise BuildError(f"{board.name} has no .mpy arch: nothing to build")
     sources = {p.name: p.read_text() for p in firmware_modules()}
-    if board.arch is None:  # source-only board: the reduced core and nothing else
-        sources = reduced_firmware()
-    sources[POOL_MODULE] = pool_module(chunks, chunk_size, board.name, compiles_source=board.arch is None)
+    sources[POOL_MODULE] = pool_module(chunks, chunk_size, board.name)
     for name, text in sources.items():
         (src / name).write_text(text)
     installed = []
     for name in sorted(sources):
-        if board.arch is None:
-            target = out / name
-            shutil.copyfile(src / name, target)
-        else:
-            target = out / (name[:-3] + ".mpy")
-            mpy_cross(src / name, target, board.arch)
+        target = out / (name[:-3] + ".mpy")
+        mpy_cross(src / name, target, board.arch)
         installed.append(target)
     write_package_json(out / "package.json", [p.name for p in installed])
-    if board.arch is not None:  # the reduced core reads its pieces from the file system
-        write_manifest(out / "manifest.py", sorted(sources), board)
+    write_manifest(out / "manifest.py", sorted(sources), board)
     return installed
 
 

@@ -47,10 +47,9 @@ def parse_probe(output: str) -> Probe:
 
 
 def ram_needed(board: Board, files: list[Path], chunks: int, chunk_size: int) -> int:
-    """Heap the pool takes, plus, where the board compiles source, a lower bound for the
-    code (half its source size; measured ~0.8). Importing after the copy is the real test."""
-    code = sum(p.stat().st_size for p in files if p.suffix == ".py") // 2 if board.arch is None else 0
-    return pool_bytes(chunks, chunk_size) + code
+    """Heap the pool takes (the code's own RAM is small: importing after the copy is the
+    real test)."""
+    return pool_bytes(chunks, chunk_size)
 
 
 def refusal(board: Board, probe: Probe, built: MpyFormat | None, needed: int) -> str | None:
@@ -121,9 +120,13 @@ def run(args: argparse.Namespace) -> int:
         if board.kind == "local":
             raise TargetError("the unix port imports from a folder: "
                               f"chunkalloc build --board unix, then MICROPYPATH={REPO / 'build' / 'unix'}")
+        if board.kind == "qemu" and args.port is None:
+            raise TargetError(f"the emulated {board.name} has no file system to install on: "
+                              f"`chunkalloc firmware --board {board.name}` freezes chunkalloc into "
+                              "its firmware, and test, bench and demo serve it the build with mpremote mount")
         chunks, chunk_size = args.chunks or board.chunks, args.chunk_size or board.chunk_size
         files = build(board, REPO / "build" / board.name, chunks, chunk_size)
-        print(deploy(open_target(board.name, args.port), board, files, chunks, chunk_size))
+        print(deploy(open_target(board.name, args.port, mount=False), board, files, chunks, chunk_size))
     except (ValueError, TypeError, BuildError, TargetError) as exc:
         print(f"chunkalloc deploy: {exc}", file=sys.stderr)
         return 1

@@ -1,29 +1,31 @@
 """`chunkalloc test --board NAME [--port PORT]`: the firmware tests on a target.
 
-On the unix port, firmware/runtests.py runs every firmware test module on the viper and
-the pure path. On a board, chunkalloc is deployed first, then each test module is copied
-with the runner, run, and removed again (one at a time: small boards have little room).
-On a source-only board (the micro:bit) each test runs alone with just the code it
-reaches (microbit_tests.py), on the pure path.
-Each test's PASS/FAIL/SKIP line is printed on the host; the exit status is non-zero if
-any test failed or could not run.
+On the unix port, firmware/runtests.py runs every firmware test module on every kernel.
+On a board (a real one, or an emulated one started for the run) the board's build folder
+is served to it with `mpremote mount`, with the runner and the test modules compiled for
+its arch beside the build; each test module then runs in a fresh session of its own
+(a soft reset between them: every module starts on an empty heap).
+Each test's PASS/FAIL/SKIP line is printed on the host, then the totals; the exit status
+is non-zero if any test failed or a module could not run.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from pathlib import Path
 
-from . import FIRMWARE, REPO
-from .boards import load_board
-from .cmd_build import BuildError, build
-from .cmd_deploy import deploy
-from .microbit_tests import Runner, cases
-from .target import TargetError, UnixTarget, add_target_arguments, open_target
+from . import FIRMWARE
+from .boards import Board, load_board
+from .cmd_build import BuildError, mpy_cross
+from .target import BoardTarget, TargetError, UnixTarget, add_target_arguments, open_target
 
 HELP = "run the firmware tests on a target and report each test's result"
 TESTS = FIRMWARE / "tests"
-SUMMARY_PREFIX = "passed"  # runtests.py ends with "N passed, N failed, N skipped"
+SUPPORT = [FIRMWARE / "runtests.py", TESTS / "fwtest.py"]
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
+RUN_ATTEMPTS = 2  # an emulated board that stops answering is restarted and the module run again
 
 
 def test_modules(only: list[str] | None = None) -> list[str]:
@@ -37,73 +39,53 @@ def run_unix(modules: list[str], timeout: float) -> int:
     return target.run(code, timeout=timeout).returncode
 
 
-def run_board(target, board, modules: list[str], paths: list[str] | None, timeout: float) -> int:
-    files = build(board, REPO / "build" / board.name)
-    print(deploy(target, board, files, board.chunks, board.chunk_size))
-    support = [FIRMWARE / "runtests.py", TESTS / "fwtest.py"]
-    failed = 0
-    for name in modules:
-        module = [TESTS / f"{name}.py"]
-        copied = target.put(support + module)
-        if copied.returncode != 0:
-            print(f"FAIL {name} [copy] {copied.stdout.strip()[-200:]}")
-            failed += 1
-            continue
-        out = target.run(f"import gc\ngc.collect()\nimport runtests\nruntests.main([{name!r}], {paths!r})",
-                         capture=True, timeout=timeout).stdout
-        print(out.rstrip())
-        if " 0 failed" not in out:
-            failed += 1
-        target.remove([f"{name}.py"])
-    target.remove([p.name for p in support])
-    return 1 if failed else 0
+def stage_tests(board: Board, folder: Path, modules: list[str]) -> None:
+    """The runner and the test modules as .mpy files in the mounted folder (compiled here:
+    a board's heap need not hold their parse trees)."""
+    assert board.arch is not None
+    for source in SUPPORT + [TESTS / f"{name}.py" for name in modules]:
+        mpy_cross(source, folder / f"{source.stem}.mpy", board.arch)
 
 
-RUN_ATTEMPTS = 3  # on an emulated board that stops answering or gets a command garbled
-
-
-def run_case(runner: Runner, case, timeout: float) -> tuple[str, str]:
-    """The case's result. An emulated board that stops answering (or gets a command
-    garbled) is restarted and the case run again, up to RUN_ATTEMPTS times in all, before
-    it counts as a failure; a real board ends the run (TargetError)."""
-    problem = ""
-    for _ in range(RUN_ATTEMPTS):
+def run_module(target: BoardTarget, name: str, timeout: float) -> str:
+    """What the runner printed for one test module; an emulated board that stops answering
+    is restarted and the module run again (a real board ends the run: TargetError)."""
+    code = f"import runtests\nruntests.main([{name!r}])"
+    for attempt in range(RUN_ATTEMPTS):
         try:
-            return runner.run(case, timeout)
-        except TargetError as exc:
-            restart = getattr(runner.target, "restart", None)
-            if restart is None:
+            return target.run(code, capture=True, timeout=timeout).stdout
+        except TargetError:
+            if target.restart is None or attempt + 1 == RUN_ATTEMPTS:
                 raise
-            problem = str(exc)
-            restart()
-            runner.on_board = {}
-    return "FAIL", problem
+            target.restart()
+    raise AssertionError("unreachable")
 
 
-def run_source_board(target, modules: list[str], timeout: float) -> int:
-    """Each test alone with the code it reaches (see microbit_tests.py); the pure path only."""
-    runner = Runner(target)
-    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
-    try:
-        for name in modules:
-            for case in cases(name):
-                result, detail = run_case(runner, case, timeout)
-                counts[result] += 1
-                if result == "FAIL":
-                    print(f"FAIL {case.label}")
-                    print("\n".join("  " + line for line in detail.splitlines()))
-                else:
-                    print(f"{result} {case.label} {detail}".rstrip())
-    finally:
-        runner.clean()
-    print(f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
-    return 1 if counts["FAIL"] else 0
+def run_board(target: BoardTarget, modules: list[str], timeout: float) -> int:
+    assert target.mount is not None
+    stage_tests(target.board, target.mount, modules)
+    totals = [0, 0, 0]
+    broken = []
+    for name in modules:
+        out = run_module(target, name, timeout)
+        summary = SUMMARY.search(out)
+        lines = [line for line in out.splitlines() if not SUMMARY.match(line)]
+        print("\n".join(lines).rstrip())
+        if summary is None:  # the module did not get to its closing line
+            print(f"FAIL {name} [module] did not finish: see the output above")
+            broken.append(name)
+            continue
+        for i in range(3):
+            totals[i] += int(summary.group(i + 1))
+    totals[1] += len(broken)
+    print("%d passed, %d failed, %d skipped" % tuple(totals))
+    return 1 if totals[1] else 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     parser.add_argument("modules", nargs="*", help="test modules to run (default: all)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per test module")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,10 +97,9 @@ def run(args: argparse.Namespace) -> int:
         if args.board == "unix" and args.port is None:
             return run_unix(modules, args.timeout)
         board = load_board(args.board)
-        target = open_target(board.name, args.port)
-        if board.arch is None:
-            return run_source_board(target, modules, min(args.timeout, 120.0))
-        return run_board(target, board, modules, None, args.timeout)  # every kernel the board has
+        target = open_target(board.name, args.port, micropython=args.micropython)
+        assert isinstance(target, BoardTarget)
+        return run_board(target, modules, args.timeout)
     except (ValueError, BuildError, TargetError) as exc:
         print(f"chunkalloc test: {exc}", file=sys.stderr)
         return 1

@@ -15,6 +15,10 @@ from pathlib import Path
 ARCHS = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp",
          "armv7emdp", "xtensa", "xtensawin", "rv32imc", "rv64imc"]
 
+# Thumb firmware loads native code for its own arch and the older Thumb archs down to
+# armv6m (py/persistentcode.h, MPY_FEATURE_ARCH_TEST): an armv7m board runs armv6m files.
+THUMB = ARCHS[ARCHS.index("armv6m"):ARCHS.index("armv7emdp") + 1]
+
 # The MicroPython release that first loads each .mpy (version, sub-version).
 FIRST_RELEASE = {(6, 1): "1.20", (6, 2): "1.22", (6, 3): "1.23"}
 
@@ -52,6 +56,13 @@ def firmware_format(sys_mpy: int) -> MpyFormat:
     return MpyFormat(sys_mpy & 0xFF, sys_mpy >> 8 & 3, ARCHS[arch] if arch < len(ARCHS) else f"arch {arch}")
 
 
+def loads_arch(firmware: str | None, built: str) -> bool:
+    """Whether a firmware of arch firmware loads native code built for arch built."""
+    if firmware in THUMB and built in THUMB:
+        return THUMB.index(built) <= THUMB.index(firmware)
+    return built == firmware
+
+
 def incompatibility(built: MpyFormat, firmware: MpyFormat | None) -> str | None:
     """Why firmware cannot load files of format built (with what to do), or None if it can."""
     if firmware is None:
@@ -61,7 +72,7 @@ def incompatibility(built: MpyFormat, firmware: MpyFormat | None) -> str | None:
         need = FIRST_RELEASE.get((built.version, built.sub_version), "a newer release")
         return (f"the build is {built} but the firmware loads {firmware}: "
                 f"flash MicroPython {need} or later")
-    if built.arch is not None and built.arch != firmware.arch:
+    if built.arch is not None and not loads_arch(firmware.arch, built.arch):
         return (f"the build's native code is for {built.arch} but the firmware is {firmware.arch}: "
                 f"pick the --board whose arch is {firmware.arch}")
     return None

@@ -1,39 +1,32 @@
-"""The emulated board: QEMU's micro:bit running Debian's MicroPython firmware.
+"""An emulated board: QEMU running a MicroPython firmware image, its UART on loopback TCP.
 
-`with EmulatedMicrobit() as url:` starts qemu-system-arm with its serial port on a free
-loopback TCP port and yields the socket:// URL that mpremote opens; the emulator is
-stopped on exit. Files written to it vanish when it stops.
+`with Emulator(board, elf) as url:` starts the board's QEMU (boards/qemu-*.json:
+connect.qemu) with the serial port on a free 127.0.0.1 port and yields the socket:// URL
+that mpremote opens; QEMU is stopped on exit, and also when this process dies.
+icount=True adds `-icount shift=0`: every guest instruction takes 1 ns of board time, so
+time.ticks_us() counts thousands of instructions and a run gives the same count every time.
 """
 
 from __future__ import annotations
 
-import shutil
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-FIRMWARE_HEX = Path("/usr/share/firmware-microbit-micropython/firmware.hex")
-BOOT_TIMEOUT = 10.0  # seconds until the serial port accepts a connection
+from .boards import Board
+
+BOOT_TIMEOUT = 15.0  # seconds until the serial port accepts a connection
 
 
 def _stop_with_parent() -> None:
-    """In the child (Linux): the emulator gets SIGTERM when we die, even if killed."""
+    """In the child (Linux): QEMU gets SIGTERM when we die, even if killed."""
     try:
         import ctypes
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-
-
-def missing() -> str | None:
-    """What is missing to run the emulated board (with the install command), or None."""
-    if not shutil.which("qemu-system-arm"):
-        return "qemu-system-arm not found: apt-get install qemu-system-arm"
-    if not FIRMWARE_HEX.exists():
-        return f"{FIRMWARE_HEX} not found: apt-get install firmware-microbit-micropython"
-    return None
 
 
 def free_port() -> int:
@@ -42,52 +35,56 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class EmulatedMicrobit:
-    def __init__(self, firmware: Path = FIRMWARE_HEX):
+class Emulator:
+    def __init__(self, board: Board, firmware: Path, *, icount: bool = False):
+        self.board = board
         self.firmware = firmware
-        self.process: subprocess.Popen | None = None
+        self.icount = icount
+        self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
+    def command(self, port: int) -> list[str]:
+        timing = ["-icount", "shift=0"] if self.icount else []
+        return [*self.board.connect["qemu"], *timing, "-nographic", "-monitor", "null",
+                "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off",
+                "-kernel", str(self.firmware)]
+
     def start(self) -> str:
-        problem = missing()
-        if problem:
-            raise RuntimeError(f"cannot start the emulated micro:bit: {problem}")
         port = free_port()
-        # -display/-monitor none, not -nographic: that one swallows Ctrl-A (raw REPL)
-        self.process = subprocess.Popen(
-            ["qemu-system-arm", "-M", "microbit", "-display", "none", "-monitor", "none",
-             "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off",
-             "-device", f"loader,file={self.firmware}"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=_stop_with_parent)
+        process = subprocess.Popen(self.command(port), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   preexec_fn=_stop_with_parent)
+        self.process = process
         deadline = time.monotonic() + BOOT_TIMEOUT
         while True:
-            if self.process.poll() is not None:
-                raise RuntimeError("qemu-system-arm exited: " + self.process.stderr.read().decode())
+            if process.poll() is not None:
+                said = process.stderr.read().decode() if process.stderr else ""
+                self.process = None
+                raise RuntimeError(f"{self.command(port)[0]} exited: {said.strip()}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"the emulated micro:bit did not open port {port} "
-                                       f"within {BOOT_TIMEOUT} s")
+                    raise RuntimeError(f"the emulated {self.board.name} did not open port {port} "
+                                       f"within {BOOT_TIMEOUT} s") from None
                 time.sleep(0.05)
         self.url = f"socket://127.0.0.1:{port}"
         return self.url
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
+        process, self.process = self.process, None
+        if process and process.poll() is None:
+            process.terminate()
             try:
-                self.process.wait(timeout=5)
+                process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+                process.kill()
+                process.wait()
 
     def __enter__(self) -> str:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -2,12 +2,15 @@
 
 A target runs a snippet of MicroPython code with the allocator importable and reports the
 exit status and what the code printed: `open_target(board, port).run(code, capture=True)`
-returns a subprocess.CompletedProcess. On a board the modules must be installed first
-(`chunkalloc deploy`); the emulated micro:bit is started on demand and stopped at exit.
+returns a subprocess.CompletedProcess. On a board, the board's build folder
+(`chunkalloc build`, build/NAME) is served to it with `mpremote mount`, so the code imports
+the .mpy files built for it without installing anything; an emulated board (boards/qemu-*)
+is built, started on demand and stopped at exit, and is reached like any other port.
 """
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import glob
 import os
@@ -16,17 +19,19 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from . import FIRMWARE
+from . import FIRMWARE, REPO
 from .boards import Board, load_board
+from .cmd_build import BuildError, build
+from .mpsource import add_source_argument, micropython_source
+from .qemu import Emulator
+from .qemufw import FirmwareError, firmware as build_firmware
 
 BOARD_OUT_OF_HEAP = ("memory allocation failed", "parser could not allocate",
                      "maximum recursion depth exceeded")  # the board's own limits, not ours
+MOUNTED = "Local directory "  # the line mpremote mount prints first
 MPREMOTE_TIMEOUT = 120.0  # seconds for one mpremote call unless the caller says otherwise
-# Longest exec when writing files on a source-only board: mpremote sends raw-REPL code in
-# 256-byte blocks, and on the emulated micro:bit bytes of a second block can get lost
-# while it writes flash (seen: 56 bytes missing mid-string). One block per exec is safe.
-WRITE_EXEC = 250
 
 
 def micropython_binary() -> str:
@@ -88,14 +93,19 @@ class UnixTarget:
 
 @dataclass
 class BoardTarget:
-    """A board behind mpremote: a serial port, or a socket:// URL (the emulated micro:bit)."""
+    """A board behind mpremote: a serial port, or a socket:// URL (an emulated board).
+
+    mount: a host folder served to the board (mpremote mount) while code runs, so that
+    imports find the .mpy files built for it; None runs code against what is installed."""
 
     board: Board
     port: str
-    restart: object = None  # for an emulated board: starts a fresh one, returns nothing
+    mount: Path | None = None
+    restart: Callable[[], None] | None = None  # an emulated board: start a fresh one
+    counts_instructions: bool = False  # QEMU with -icount: 1 µs of board time = 1000 instructions
 
     def mpremote(self, *args: str, capture: bool = False, timeout: float | None = None
-                 ) -> subprocess.CompletedProcess:
+                 ) -> subprocess.CompletedProcess[str]:
         """mpremote connect PORT ARGS...; TargetError if the board cannot be reached."""
         command = [mpremote_binary(), "connect", self.port, *args]
         try:
@@ -109,59 +119,47 @@ class BoardTarget:
         if "failed to access" in err or "could not enter raw repl" in err \
                 or "no device found" in err:
             raise TargetError(_explain(self.port, err.strip()))
-        if err and capture:
-            result.stdout = (result.stdout or "") + err
+        if capture:
+            lines = (result.stdout or "").splitlines(keepends=True)
+            result.stdout = "".join(line for line in lines if not line.startswith(MOUNTED)) + err
         elif err:
             sys.stderr.write(err)
         return result
 
+    def _mounted(self) -> list[str]:
+        return ["mount", str(self.mount)] if self.mount is not None else []
+
     def run(self, code: str, *, capture: bool = False, timeout: float | None = None
-            ) -> subprocess.CompletedProcess:
-        return self.mpremote("exec", code, capture=capture, timeout=timeout)
+            ) -> subprocess.CompletedProcess[str]:
+        return self.mpremote(*self._mounted(), "exec", code, capture=capture, timeout=timeout)
+
+    def run_file(self, script: Path, *, capture: bool = False, timeout: float | None = None
+                 ) -> subprocess.CompletedProcess[str]:
+        return self.mpremote(*self._mounted(), "run", str(script), capture=capture, timeout=timeout)
 
     def run_steps(self, codes: list[str], *, timeout: float | None = None
-                  ) -> subprocess.CompletedProcess:
+                  ) -> subprocess.CompletedProcess[str]:
         """Run codes one after another in one session, each compiled on its own: a small
         heap compiles several small pieces where one big one fails."""
         args = [arg for code in codes for arg in ("exec", code)]
-        return self.mpremote(*args, capture=True, timeout=timeout)
+        return self.mpremote(*self._mounted(), *args, capture=True, timeout=timeout)
 
-    def put(self, paths: list[Path]) -> subprocess.CompletedProcess:
+    def put(self, paths: list[Path]) -> subprocess.CompletedProcess[str]:
         """Copy files to the board's root folder, in one mpremote call."""
-        if self.board.arch is not None:
-            return self.mpremote("fs", "cp", *map(str, paths), ":", capture=True)
-        # fs cp needs os calls the micro:bit lacks: write through the raw REPL instead, a
-        # piece per exec so that no piece needs more than a little of its heap
-        args: list[str] = []
-        for path in paths:
-            args += self.write_args(path.name, path.read_text())
-        return self.mpremote(*args, capture=True)
-
-    @staticmethod
-    def write_args(name: str, text: str) -> list[str]:
-        """mpremote arguments that write text to file name through the raw REPL."""
-        args = ["exec", f"f=open({name!r},'w')"]
-        start = 0
-        while start < len(text):
-            end = min(len(text), start + WRITE_EXEC - 12)
-            while len(f"f.write({text[start:end]!r})") > WRITE_EXEC:
-                end -= 8  # escapes made it longer: take less
-            args += ["exec", f"f.write({text[start:end]!r})"]
-            start = end
-        return args + ["exec", "f.close()"]
+        return self.mpremote("fs", "cp", *map(str, paths), ":", capture=True)
 
     def checksums(self, names: list[str]) -> dict[str, int]:
         """checksum() of each file that exists on the board (read back in small pieces)."""
         code = ("for n in %r:\n try:\n  f=open(n,'rb')\n except OSError:\n  continue\n s=0\n"
                 " while True:\n  b=f.read(64)\n  if not b:\n   break\n  for c in b:\n"
                 "   s=(s*31+c)&65535\n f.close()\n print('SUM',n,s)\n" % (names,))
-        out = self.run(code, capture=True, timeout=120).stdout
+        out = self.mpremote("exec", code, capture=True, timeout=120).stdout
         return {w[1]: int(w[2]) for w in (line.split() for line in out.splitlines())
                 if len(w) == 3 and w[0] == "SUM"}
 
     def remove(self, names: list[str]) -> None:
         code = "import os\nfor n in %r:\n try:\n  os.remove(n)\n except OSError:\n  pass\n" % (names,)
-        self.run(code, capture=True)
+        self.mpremote("exec", code, capture=True)
 
 
 def _explain(port: str, error: str) -> str:
@@ -186,12 +184,24 @@ def _check_port(port: str) -> None:
         raise TargetError(_explain(port, "the device file does not exist"))
 
 
-def _emulated_target(board: Board) -> BoardTarget:
-    """A target on an emulated board started now and stopped when this process exits."""
-    from .qemu import EmulatedMicrobit
-    emulator = EmulatedMicrobit()
+def start_emulator(board: Board, *, icount: bool = False, micropython: str | None = None,
+                   frozen: Path | None = None) -> Emulator:
+    """board's firmware (built from source if not cached; frozen: a build folder to freeze
+    in) running in QEMU; stopped when this process exits."""
+    try:
+        elf = build_firmware(board, micropython_source(micropython), frozen)
+        emulator = Emulator(board, elf, icount=icount)
+        emulator.start()
+    except (FirmwareError, ValueError, RuntimeError) as exc:
+        raise TargetError(str(exc)) from None
     atexit.register(emulator.stop)
-    target = BoardTarget(board, emulator.start())
+    return emulator
+
+
+def _emulated_target(board: Board, mount: Path | None, icount: bool,
+                     micropython: str | None) -> BoardTarget:
+    emulator = start_emulator(board, icount=icount, micropython=micropython)
+    target = BoardTarget(board, emulator.url, mount, counts_instructions=icount)
 
     def restart() -> None:
         emulator.stop()
@@ -201,20 +211,36 @@ def _emulated_target(board: Board) -> BoardTarget:
     return target
 
 
-def open_target(board: str = "unix", port: str | None = None):
-    """A target for board NAME: the unix port, or the board behind port (or found)."""
+def open_target(board: str = "unix", port: str | None = None, *, mount: bool = True,
+                icount: bool = False, micropython: str | None = None
+                ) -> UnixTarget | BoardTarget:
+    """A target for board NAME: the unix port, or the board behind port (or found; an
+    emulated board is started). mount: serve build/NAME to the board (built now) so its
+    code imports from there; icount: an emulated board counts instructions."""
     if board == "unix" and port is None:
         return UnixTarget()
     definition = load_board(board)
+    folder = None
+    if mount:
+        try:
+            build(definition, build_folder(definition))
+        except BuildError as exc:
+            raise TargetError(str(exc)) from None
+        folder = build_folder(definition)
     if definition.kind == "qemu" and port is None:
-        return _emulated_target(definition)
+        return _emulated_target(definition, folder, icount, micropython)
     if port in (None, "auto"):
         port = find_port(definition)
     _check_port(port)
-    return BoardTarget(definition, port)
+    return BoardTarget(definition, port, folder)
 
 
-def add_target_arguments(parser) -> None:
+def build_folder(board: Board) -> Path:
+    return REPO / "build" / board.name
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", default="unix", help="target board (see boards/); default unix")
     parser.add_argument("--port", default=None,
                         help="serial port or socket:// URL, or 'auto' to find one as mpremote does")
+    add_source_argument(parser)

@@ -34,9 +34,10 @@ def workload_code(script: Path | None) -> str:
 
 
 def install(target, module: str, script: Path | None) -> None:
-    """Copy module (and the demo, if it is the workload) onto a board target."""
-    if not hasattr(target, "put"):  # the unix port reads firmware/ directly
-        return
+    """Copy module (and the demo, if it is the workload) onto a board target that runs
+    what is installed; a mounted build folder already holds every firmware module."""
+    if not hasattr(target, "put") or getattr(target, "mount", None) is not None:
+        return  # the unix port reads firmware/ directly
     files = [FIRMWARE / f"{module}.py"] + ([FIRMWARE / "demo.py"] if script is None else [])
     done = target.put(files)
     if done.returncode:

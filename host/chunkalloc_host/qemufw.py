@@ -1,0 +1,90 @@
+"""MicroPython firmware for an emulated board, built from source and cached by its inputs.
+
+`firmware(board, source, frozen=None)` runs the QEMU port's make for the board's
+MicroPython board (boards/qemu-*.json: connect.micropython_board and connect.make) and
+returns firmware.elf. With frozen (a `chunkalloc build` folder: manifest.py and src/),
+every module the build names is frozen into the image, viper code as machine code.
+The image is kept in the cache under a key made of the source, the make arguments and
+the frozen files, so an unchanged board is built once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from .boards import Board
+from .mpsource import cache_dir, locked, source_id
+
+BUILD_TIMEOUT = 900.0  # seconds: a board takes 15-60 s with -j2; mpy-cross 10 s more
+
+
+class FirmwareError(Exception):
+    """A firmware could not be built; the message says why and what to install."""
+
+
+def missing(board: Board) -> str | None:
+    """What is missing to build and start board's firmware (with the install line), or None."""
+    absent = [tool for tool in board.connect.get("tools", []) if not shutil.which(tool)]
+    if not absent:
+        return None
+    packages = " ".join(board.connect.get("apt", []))
+    return f"{', '.join(absent)} not found: apt-get install {packages}"
+
+
+def _expand(arg: str, board: Board) -> str:
+    """{libgcc}: the path of the board's libgcc, asked of its compiler (Debian's riscv64
+    compiler picks its rv64 one unless told)."""
+    if "{libgcc}" not in arg:
+        return arg
+    command = [*board.connect["libgcc"], "-print-libgcc-file-name"]
+    found = subprocess.run(command, capture_output=True, text=True).stdout.strip()
+    return arg.replace("{libgcc}", found)
+
+
+def make_arguments(board: Board, frozen: Path | None) -> list[str]:
+    manifest = str((frozen / "manifest.py").resolve()) if frozen else ""
+    return [f"BOARD={board.connect['micropython_board']}", f"FROZEN_MANIFEST={manifest}",
+            *(_expand(arg, board) for arg in board.connect.get("make", []))]
+
+
+def cache_key(board: Board, source: Path, frozen: Path | None) -> str:
+    digest = hashlib.sha256(json.dumps([source_id(source), board.name,
+                                        board.connect.get("micropython_board"),
+                                        board.connect.get("make", [])]).encode())
+    if frozen is not None:
+        for path in sorted([frozen / "manifest.py", *(frozen / "src").glob("*.py")]):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def firmware(board: Board, source: Path, frozen: Path | None = None, *, quiet: bool = True) -> Path:
+    """firmware.elf for board, built from source (frozen: a build folder to freeze in)."""
+    if board.kind != "qemu":
+        raise FirmwareError(f"{board.name} is not an emulated board: build its firmware "
+                            "with its own port, and freeze build/NAME/manifest.py into it")
+    problem = missing(board)
+    if problem:
+        raise FirmwareError(f"cannot build firmware for {board.name}: {problem}")
+    kind = "frozen" if frozen else "plain"
+    folder = cache_dir() / "firmware" / f"{board.name}-{kind}-{cache_key(board, source, frozen)}"
+    elf = folder / "firmware.elf"
+    with locked(f"build-{source_id(source).replace('/', '_')}"):
+        if elf.exists():
+            return elf
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        command = ["make", "-C", str(source / "ports" / "qemu"), f"-j{os.cpu_count() or 2}",
+                   f"BUILD={folder / 'build'}", *make_arguments(board, frozen)]
+        result = subprocess.run(command, capture_output=quiet, text=True, timeout=BUILD_TIMEOUT)
+        if result.returncode != 0:
+            said = ((result.stdout or "") + (result.stderr or "")).strip()[-2000:]
+            shutil.rmtree(folder, ignore_errors=True)
+            raise FirmwareError(f"building {board.name} firmware failed ({' '.join(command)}):\n{said}")
+        shutil.copyfile(folder / "build" / "firmware.elf", elf)
+        shutil.rmtree(folder / "build")  # the objects: 10-20 MB a board, not needed again
+    return elf
