@@ -87,6 +87,7 @@ _WINDOW = 4  # fitting gaps compared with the first fit (0: best-fit off)
 _USED = 5  # chunks in use
 _ALLOCATIONS = 6  # live allocations
 _CHUNKS = 7
+_REFUSED = (TypeError, OverflowError, MemoryError)  # a kernel refusing an argument
 _BASE_HI = 8  # the heap's address >> 30: the C kernels free a view by its address
 
 
@@ -231,9 +232,10 @@ class ChunkAllocator:
     # -- the interface ---------------------------------------------------------
 
     # The hot path: one kernel call per operation. The kernel checks its
-    # arguments itself and answers -2 when they are bad (or not ints it can
-    # take: TypeError or OverflowError from viper); only then the checks here
-    # run, to raise with a message.
+    # arguments itself and answers -2 when they are bad; viper raises instead
+    # for what is no int it can take (TypeError, OverflowError; MemoryError
+    # under heap_lock(), where its message cannot be made), before it changes
+    # anything. Only then the checks here run, to raise with a message.
 
     def try_alloc(self, size, align=1):
         """Offset of a new allocation, or -1 when there is no room."""
@@ -241,7 +243,7 @@ class ChunkAllocator:
             offset = self._alloc(self._bits, self._state, size, align)
             if offset != -2:
                 return offset
-        except (TypeError, OverflowError):  # not ints, or no machine word
+        except _REFUSED:  # not ints, or no machine word
             pass
         self._chunks_for(size)
         self._check_align(align)
@@ -253,7 +255,7 @@ class ChunkAllocator:
             offset = self._alloc(self._bits, self._state, size, align)
             if offset >= 0:
                 return offset
-        except (TypeError, OverflowError):
+        except _REFUSED:
             offset = -2
         if offset == -2:
             self._chunks_for(size)
@@ -270,7 +272,7 @@ class ChunkAllocator:
         try:
             if self._release(self._bits, self._state, handle) > 0:
                 return
-        except (TypeError, OverflowError):  # a memoryview (viper, pure), no handle at all
+        except _REFUSED:  # a memoryview (viper, pure), no handle at all
             pass
         i = self._head(handle)  # raises for anything but a live view
         self._release(self._bits, self._state, i * self.chunk_size)
@@ -284,7 +286,7 @@ class ChunkAllocator:
             new = self._resize(self._bits, state, offset, new_size, align)
             if new >= 0:
                 return new
-        except (TypeError, OverflowError):
+        except _REFUSED:
             new = -2
         if new == -2:  # a view, or bad arguments: check, then try in place again
             offset = self._head(offset) * self.chunk_size

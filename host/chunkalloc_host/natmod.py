@@ -8,6 +8,7 @@ gcc on PATH (`compiler(arch)`) and pyelftools (tools/mpy_ld.py imports it).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -73,4 +74,38 @@ def build_natmod(source: Path, arch: str, out: Path) -> Path:
                               f"{(result.stdout + result.stderr).strip()[-3000:]}")
         target = out / f"{MODULE}.mpy"
         shutil.copyfile(built, target)
+    return target
+
+
+def source_hash() -> str:
+    """A digest of firmware/c/: a changed kernel is built anew."""
+    digest = hashlib.sha256()
+    for path in sorted(SOURCE.iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def available_source(spec: str | None = None) -> Path | None:
+    """A MicroPython tree to build against without fetching anything: spec or
+    $CHUNKALLOC_MICROPYTHON (mpsource), else a tree already in mpsource's cache, else None."""
+    from . import mpsource
+
+    if spec or os.environ.get(mpsource.ENV):
+        return mpsource.micropython_source(spec)
+    trees = sorted(p for p in mpsource.cache_dir().glob("micropython-*")
+                   if p.is_dir() and mpsource.is_source_tree(p))
+    return trees[0] if trees else None
+
+
+def cached_natmod(source: Path, arch: str) -> Path:
+    """chunkalloc_c.mpy for arch, built once per kernel source and MicroPython tree."""
+    from . import mpsource
+
+    key = f"{source_hash()}-{hashlib.sha256(str(Path(source).resolve()).encode()).hexdigest()[:8]}"
+    folder = mpsource.cache_dir() / "natmod" / key / arch
+    target = folder / f"{MODULE}.mpy"
+    with mpsource.locked(f"natmod-{key}-{arch}"):
+        if not target.exists():
+            build_natmod(source, arch, folder)
     return target
