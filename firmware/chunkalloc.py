@@ -170,6 +170,11 @@ class ChunkAllocator:
         self._state = array("i", [nwords, shift, address & _ADDRESS_BITS,
                                   0, _BEST_FIT_GAPS if best_fit else 0, 0, 0, chunks,
                                   address >> 30])
+        if kernel == "c":  # each hot method one native call, with no bytecode frame
+            op = chunkalloc_c.op
+            for kind, name in enumerate(("try_alloc", "alloc", "free", "realloc")):
+                setattr(self, name, op(kind, bitmap, self._state, heap, self,
+                                       getattr(ChunkAllocator, name)))
         fill = self._kernel.fill
         total = nwords << 5
         fill(bitmap, 0, len(bitmap) << 3, 0)

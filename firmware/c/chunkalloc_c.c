@@ -224,8 +224,148 @@ static mp_obj_t c_address_of(mp_obj_t buf) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(c_address_of_obj, c_address_of);
 
+// -- whole methods: op(kind, bits, state, heap, pool, method) ------------------
+// A callable that does one method of ChunkAllocator (try_alloc, alloc, free,
+// realloc) in this one native call: the allocator stores it on the instance,
+// where it shadows the Python method, so a call makes no bytecode frame. When
+// the arguments are bad, keywords are given, or the operation fails (alloc
+// finds no room, realloc no room to move), it calls method(pool, *args), the
+// Python method, which checks again and raises with a message. The bitmap,
+// state and heap buffers never move or resize (the allocator owns them): their
+// addresses are taken once, here.
+
+enum { OP_TRY_ALLOC, OP_ALLOC, OP_FREE, OP_REALLOC };
+
+typedef struct {
+    mp_obj_base_t base;
+    mp_int_t kind;
+    uint32_t *b;
+    int32_t *s;
+    uint8_t *heap;
+    mp_obj_t keep[5];  // bits, state, heap, pool, method
+} op_obj_t;
+
+mp_obj_full_type_t op_type;
+
+static int valid_align(mp_int_t align) {
+    return align >= 1 && align <= CK_MAX && (align & (align - 1)) == 0;
+}
+
+static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
+    if ((((uintptr_t)d | (uintptr_t)s | n) & 3) == 0) {
+        uint32_t *dw = (uint32_t *)d;
+        const uint32_t *sw = (const uint32_t *)s;
+        for (size_t j = 0; j < n >> 2; j++) {
+            dw[j] = sw[j];
+        }
+    } else {
+        for (size_t j = 0; j < n; j++) {
+            d[j] = s[j];
+        }
+    }
+}
+
+static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    op_obj_t *op = MP_OBJ_TO_PTR(self_in);
+    uint32_t *b = op->b;
+    int32_t *s = op->s;
+    if (n_kw == 0) {
+        mp_int_t size, align = 1, offset;
+        switch (op->kind) {
+            case OP_TRY_ALLOC:
+            case OP_ALLOC:
+                if ((n_args == 1 || (n_args == 2 && small(args[1], &align)))
+                    && small(args[0], &size) && size >= 1 && size <= CK_MAX && valid_align(align)) {
+                    int32_t r = ck_alloc(b, s, (int32_t)size, (int32_t)align);
+                    if (r >= 0 || op->kind == OP_TRY_ALLOC) {
+                        return RESULT(r);
+                    }
+                }
+                break;
+            case OP_FREE:
+                if (n_args == 1) {
+                    if (!small(args[0], &offset)) {
+                        mp_buffer_info_t info;
+                        offset = -1;
+                        if (mp_get_buffer(args[0], &info, MP_BUFFER_READ)
+                            && (uint8_t *)info.buf >= op->heap
+                            && (uint8_t *)info.buf - op->heap < ((mp_int_t)s[CK_CHUNKS] << s[CK_SHIFT])) {
+                            offset = (uint8_t *)info.buf - op->heap;
+                        }
+                    }
+                    if (offset >= 0 && offset <= CK_MAX && ck_release(b, s, (int32_t)offset) > 0) {
+                        return mp_const_none;
+                    }
+                }
+                break;
+            case OP_REALLOC:
+                if ((n_args == 2 || (n_args == 3 && small(args[2], &align)))
+                    && small(args[0], &offset) && small(args[1], &size)
+                    && offset >= 0 && offset <= CK_MAX && size >= 1 && size <= CK_MAX
+                    && valid_align(align)) {
+                    int32_t r = ck_resize(b, s, (int32_t)offset, (int32_t)size, (int32_t)align);
+                    if (r >= 0) {
+                        return RESULT(r);
+                    }
+                    if (r == -1) {  // move: as ChunkAllocator.realloc does
+                        int32_t shift = s[CK_SHIFT];
+                        int32_t i = (int32_t)offset >> shift;
+                        int32_t k = (int32_t)(((uint32_t)size + ((uint32_t)1 << shift) - 1) >> shift);
+                        int32_t old = ck_run_end(b, s[CK_NWORDS], i) - i;
+                        int32_t moved = ck_alloc(b, s, (int32_t)size, (int32_t)align);
+                        if (moved >= 0) {
+                            copy_bytes(op->heap + moved, op->heap + offset,
+                                (size_t)(k < old ? k : old) << shift);
+                            ck_release(b, s, (int32_t)offset);
+                            return RESULT(moved);
+                        }
+                    }
+                }
+                break;
+        }
+    }
+    // the Python method: checks, messages and the rest
+    mp_obj_t call[8];
+    size_t n = n_args + 2 * n_kw;
+    if (n > 7) {
+        mp_raise_TypeError("chunkalloc_c: too many arguments");
+    }
+    call[0] = op->keep[3];
+    for (size_t j = 0; j < n; j++) {
+        call[j + 1] = args[j];
+    }
+    return mp_call_function_n_kw(op->keep[4], n_args + 1, n_kw, call);
+}
+
+static mp_obj_t c_op(size_t n_args, const mp_obj_t *args) {
+    mp_int_t kind = int_arg(args[0]);
+    int32_t *s = state_of(args[2]);
+    uint32_t *b = words_of(args[1], s[CK_NWORDS] << 1);
+    mp_buffer_info_t heap;
+    mp_get_buffer_raise(args[3], &heap, MP_BUFFER_RW);
+    if (kind < OP_TRY_ALLOC || kind > OP_REALLOC
+        || heap.len < ((size_t)(uint32_t)s[CK_CHUNKS] << s[CK_SHIFT])) {
+        mp_raise_ValueError("chunkalloc_c: bad op");
+    }
+    op_obj_t *op = mp_obj_malloc(op_obj_t, (mp_obj_type_t *)&op_type);
+    op->kind = kind;
+    op->b = b;
+    op->s = s;
+    op->heap = (uint8_t *)heap.buf;
+    for (int j = 0; j < 5; j++) {
+        op->keep[j] = args[j + 1];
+    }
+    return MP_OBJ_FROM_PTR(op);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_op_obj, 6, 6, c_op);
+
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
     MP_DYNRUNTIME_INIT_ENTRY
+    op_type.base.type = (void *)&mp_type_type;
+    op_type.flags = MP_TYPE_FLAG_NONE;
+    op_type.name = MP_QSTR_op;
+    MP_OBJ_TYPE_SET_SLOT(&op_type, call, op_call, 0);
+    mp_store_global(MP_QSTR_op, MP_OBJ_FROM_PTR(&c_op_obj));
     mp_store_global(MP_QSTR_alloc, MP_OBJ_FROM_PTR(&c_alloc_obj));
     mp_store_global(MP_QSTR_release, MP_OBJ_FROM_PTR(&c_release_obj));
     mp_store_global(MP_QSTR_resize, MP_OBJ_FROM_PTR(&c_resize_obj));

@@ -305,3 +305,15 @@ def test_the_static_pool_pattern_needs_no_init_call():
     off = chunkpool.POOL.alloc(10)
     chunkpool.POOL.free(off)
     chunkpool.POOL.check()
+
+
+def test_keyword_arguments_reach_the_same_methods():
+    a = make(64, 16)
+    x = a.alloc(100, align=32)
+    y = a.try_alloc(size=20)
+    x = a.realloc(x, new_size=300, align=32)
+    assert a.address(x) % 32 == 0 and a.size_of(x) == 304 and a.size_of(y) == 32
+    a.free(handle=y)
+    a.free(x)
+    assert a.used == 0
+    a.check()
