@@ -251,20 +251,6 @@ static int valid_align(mp_int_t align) {
     return align >= 1 && align <= CK_MAX && (align & (align - 1)) == 0;
 }
 
-static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
-    if ((((uintptr_t)d | (uintptr_t)s | n) & 3) == 0) {
-        uint32_t *dw = (uint32_t *)d;
-        const uint32_t *sw = (const uint32_t *)s;
-        for (size_t j = 0; j < n >> 2; j++) {
-            dw[j] = sw[j];
-        }
-    } else {
-        for (size_t j = 0; j < n; j++) {
-            d[j] = s[j];
-        }
-    }
-}
-
 static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     op_obj_t *op = MP_OBJ_TO_PTR(self_in);
     uint32_t *b = op->b;
@@ -287,10 +273,8 @@ static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
                     if (!small(args[0], &offset)) {
                         mp_buffer_info_t info;
                         offset = -1;
-                        if (mp_get_buffer(args[0], &info, MP_BUFFER_READ)
-                            && (uint8_t *)info.buf >= op->heap
-                            && (uint8_t *)info.buf - op->heap < ((mp_int_t)s[CK_CHUNKS] << s[CK_SHIFT])) {
-                            offset = (uint8_t *)info.buf - op->heap;
+                        if (mp_get_buffer(args[0], &info, MP_BUFFER_READ)) {
+                            offset = ck_offset_in(s, op->heap, (uint8_t *)info.buf);
                         }
                     }
                     if (offset >= 0 && offset <= CK_MAX && ck_release(b, s, (int32_t)offset) > 0) {
@@ -303,22 +287,10 @@ static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
                     && small(args[0], &offset) && small(args[1], &size)
                     && offset >= 0 && offset <= CK_MAX && size >= 1 && size <= CK_MAX
                     && valid_align(align)) {
-                    int32_t r = ck_resize(b, s, (int32_t)offset, (int32_t)size, (int32_t)align);
+                    int32_t r = ck_realloc(b, s, op->heap, (int32_t)offset, (int32_t)size,
+                        (int32_t)align);
                     if (r >= 0) {
                         return RESULT(r);
-                    }
-                    if (r == -1) {  // move: as ChunkAllocator.realloc does
-                        int32_t shift = s[CK_SHIFT];
-                        int32_t i = (int32_t)offset >> shift;
-                        int32_t k = (int32_t)(((uint32_t)size + ((uint32_t)1 << shift) - 1) >> shift);
-                        int32_t old = ck_run_end(b, s[CK_NWORDS], i) - i;
-                        int32_t moved = ck_alloc(b, s, (int32_t)size, (int32_t)align);
-                        if (moved >= 0) {
-                            copy_bytes(op->heap + moved, op->heap + offset,
-                                (size_t)(k < old ? k : old) << shift);
-                            ck_release(b, s, (int32_t)offset);
-                            return RESULT(moved);
-                        }
                     }
                 }
                 break;

@@ -248,4 +248,45 @@ static int32_t ck_resize(uint32_t *b, int32_t *s, int32_t offset, int32_t size, 
     return -1;
 }
 
+// realloc whole: resize in place, else move and copy (heap: the heap's first
+// byte), as ChunkAllocator.realloc does; the new offset, -1 when there is no
+// room (the allocation unchanged), -2 as ck_resize
+static int32_t ck_realloc(uint32_t *b, int32_t *s, uint8_t *heap, int32_t offset, int32_t size,
+    int32_t align) {
+    int32_t r = ck_resize(b, s, offset, size, align);
+    if (r != -1) {
+        return r;
+    }
+    int32_t shift = s[CK_SHIFT];
+    int32_t i = offset >> shift;
+    int32_t k = (int32_t)(((uint32_t)size + ((uint32_t)1 << shift) - 1) >> shift);
+    int32_t old = ck_run_end(b, s[CK_NWORDS], i) - i;
+    int32_t moved = ck_alloc(b, s, size, align);
+    if (moved < 0) {
+        return -1;
+    }
+    uint8_t *d = heap + moved;
+    const uint8_t *from = heap + offset;
+    uint32_t n = (uint32_t)(k < old ? k : old) << shift;
+    if ((((uintptr_t)d | (uintptr_t)from | n) & 3) == 0) {
+        for (uint32_t j = 0; j < n >> 2; j++) {
+            ((uint32_t *)d)[j] = ((const uint32_t *)from)[j];
+        }
+    } else {
+        for (uint32_t j = 0; j < n; j++) {
+            d[j] = from[j];
+        }
+    }
+    ck_release(b, s, offset);
+    return moved;
+}
+
+// the offset of address at inside a heap of s's geometry at heap, or -1
+static int32_t ck_offset_in(const int32_t *s, const uint8_t *heap, const uint8_t *at) {
+    if (at < heap || (uintptr_t)(at - heap) >= ((uintptr_t)(uint32_t)s[CK_CHUNKS] << s[CK_SHIFT])) {
+        return -1;
+    }
+    return (int32_t)(at - heap);
+}
+
 #endif  // CHUNKALLOC_KERNEL_H
