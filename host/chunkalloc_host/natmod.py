@@ -109,3 +109,18 @@ def cached_natmod(source: Path, arch: str) -> Path:
         if not target.exists():
             build_natmod(source, arch, folder)
     return target
+
+
+_UNIX: list = []
+
+
+def unix_folder() -> Path | None:
+    """The folder holding chunkalloc_c.mpy for the unix port (x64), built once and
+    cached; None where it cannot be built here (the unix port then runs viper)."""
+    if not _UNIX:
+        try:
+            source = available_source()
+            _UNIX.append(cached_natmod(source, "x64").parent if source else None)
+        except (NatmodError, ValueError, OSError):
+            _UNIX.append(None)
+    return _UNIX[0]
