@@ -47,14 +47,15 @@ import chunkalloc_pure
 # not there (CPython has no .mpy loader), SyntaxError where the port has no
 # native emitter, TypeError for viper code the port's compiler rejects
 # (ViperTypeError), and ValueError for a .mpy the firmware cannot load ("native
-# code in .mpy unsupported", "incompatible .mpy arch"): the next one serves.
+# code in .mpy unsupported", "incompatible .mpy arch"), and MemoryError where
+# the heap cannot hold the module's code: the next one serves.
 try:
     import chunkalloc_c  # the C kernels: a dynamic native module (firmware/c/)
-except (ImportError, SyntaxError, TypeError, ValueError, OSError):
+except (ImportError, SyntaxError, TypeError, ValueError, OSError, MemoryError):
     chunkalloc_c = None
 try:
     import chunkalloc_viper
-except (ImportError, SyntaxError, TypeError, ValueError, OSError):
+except (ImportError, SyntaxError, TypeError, ValueError, OSError, MemoryError):
     chunkalloc_viper = None
 
 _BY_NAME = {"c": chunkalloc_c, "viper": chunkalloc_viper, "pure": chunkalloc_pure}

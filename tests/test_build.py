@@ -82,3 +82,27 @@ def test_pool_module_builds_the_pool_at_import_on_the_unix_port(tmp_path):
 def test_pool_module_refuses_bad_geometry(chunks, chunk_size):
     with pytest.raises(ValueError):
         pool_module(chunks, chunk_size, "test")
+
+
+def test_build_adds_the_c_kernels_where_it_can_and_says_why_not_elsewhere(tmp_path):
+    import shutil
+
+    from chunkalloc_host.natmod import available_source, why_not
+
+    for name in ("unix", "rp2040", "esp32c3", "esp32"):
+        board = load_board(name)
+        notes: list[str] = []
+        try:
+            files = build(board, tmp_path / name, notes=notes)
+        except BuildError as exc:
+            if "ViperTypeError" in str(exc):
+                continue
+            raise
+        names = [p.name for p in files]
+        if why_not(board.arch) is None and available_source() is not None:
+            assert "chunkalloc_c.mpy" in names and not notes, notes
+        else:
+            assert "chunkalloc_c.mpy" not in names
+            assert len(notes) == 1 and "left out" in notes[0] and "viper" in notes[0]
+    if shutil.which("xtensa-esp32-elf-gcc") is None:
+        assert why_not("xtensawin") == "xtensa-esp32-elf-gcc is not on PATH"
