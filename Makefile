@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test clean
 
-$(BIN)/chunkalloc: requirements.txt pyproject.toml
+# setup.py compiles the C kernels for CPython at install: a changed kernel installs anew
+$(BIN)/chunkalloc: requirements.txt pyproject.toml setup.py firmware/c/chunkalloc_kernel.h firmware/c/chunkalloc_cpython.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt -e .
@@ -19,4 +20,4 @@ test: $(BIN)/chunkalloc
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .hypothesis
+	rm -rf $(VENV) build .pytest_cache .hypothesis host/chunkalloc_c*.so
