@@ -3,6 +3,9 @@
 # 128, each checked against a plain model of what is live. The hypothesis
 # version of this test runs on CPython (tests/test_model_hypothesis.py).
 
+import gc
+from array import array
+
 import chunkalloc
 import fwtest
 from fwtest import make, Rng, fill_pattern, has_pattern
@@ -98,16 +101,32 @@ def test_random_operations_match_the_model():
 
 
 def test_every_kernel_makes_identical_decisions():
+    # the pure kernel's run is the reference; every other kernel replays the same
+    # operations on the same heap (so the same addresses) and is compared step by
+    # step. Each step's result (an offset, or -1) decides the rest of the run (the
+    # next operation is drawn from what is live), so the reference keeps only
+    # those, in one array: a board's fragmented heap affords that
     for chunks, cs, best_fit, ops in CONFIGS:
         h = chunkalloc.heap(chunks, cs)
         bits = chunkalloc.heap_bitmap(chunks)
-        runs = []
-        for kernel in chunkalloc.KERNELS:  # on the same heap: the same addresses
+        n = ops // 4
+        reference = array("i", bytes(4 * n))
+        final = None
+        for kernel in ("pure",) + tuple(k for k in chunkalloc.KERNELS if k != "pure"):
             a = chunkalloc.ChunkAllocator(h, bits, cs, kernel, best_fit)
             rng = Rng(cs)
             live = {}
-            runs.append([step(a, rng, live) for _ in range(ops // 4)])
-            runs[-1].append(bytes(bits))
-            runs[-1].append(tuple(a._state))
-        for kernel, run in zip(chunkalloc.KERNELS, runs):
-            assert run == runs[-1], "%s and pure differ" % kernel
+            for j in range(n):
+                got = step(a, rng, live)
+                if final is None:
+                    reference[j] = got[-1]
+                else:
+                    assert got[-1] == reference[j], "%s step %d: %r, pure %d" % (
+                        kernel, j, got, reference[j])
+            if final is None:
+                final = (bytes(bits), tuple(a._state))
+            else:
+                assert (bytes(bits), tuple(a._state)) == final, kernel
+            a = live = None
+        h = bits = None  # before the next config's heap: a board holds one at a time
+        gc.collect()
