@@ -145,14 +145,12 @@ class ChunkAllocator:
         self.heap = heap  # the buffer itself: index it with offsets
         self._view = _memoryview(heap) if _memoryview is not None else None
         self._bits = bitmap
-        if fast is True:
-            kernel = KERNELS[0]
-        elif not fast:
-            kernel = "pure"
-        elif fast in KERNELS:
+        if isinstance(fast, str):  # a kernel by name
+            if fast not in KERNELS:
+                raise ValueError("kernel %r not available here: choose from %s" % (fast, KERNELS))
             kernel = fast
-        else:
-            raise ValueError("kernel %r not available here: choose from %s" % (fast, KERNELS))
+        else:  # True: the best one here; False: the pure one
+            kernel = KERNELS[0] if fast else "pure"
         self.kernel = kernel  # "c", "viper" or "pure"
         self._kernel = _BY_NAME[kernel]
         # the hot path's kernel entries, looked up once (one native call each)
