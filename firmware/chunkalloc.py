@@ -423,8 +423,8 @@ class LockedChunkAllocator:
             self._lock = None
         try:
             import machine
-            self._irq_off = machine.disable_irq
-            self._irq_on = machine.enable_irq
+            self._irq_off = machine.disable_irq  # pyright: ignore[reportAttributeAccessIssue]  # not on unix: caught below
+            self._irq_on = machine.enable_irq  # pyright: ignore[reportAttributeAccessIssue]  # as above
         except (ImportError, AttributeError):
             self._irq_off = self._irq_on = None
 

@@ -9,6 +9,8 @@
 
 import sys
 
+# address_of(buf): the machine address of buf[0]. One def, the other branches bind the
+# name to theirs (a def per branch reads to a type checker as one function redefined)
 try:
     import uctypes
 
@@ -19,12 +21,15 @@ except ImportError:
     try:
         import ctypes
 
-        def address_of(buf):
+        def _ctypes_address(buf):
             return ctypes.addressof(ctypes.c_char.from_buffer(buf))
 
+        address_of = _ctypes_address
     except ImportError:
-        def address_of(buf):
+        def _no_address(buf):
             return 0  # unknown: alignment is then relative to the buffer start
+
+        address_of = _no_address
 
 
 # _BIT_AT[b % 11] is the index of the one bit in a byte b (1, 2, 4 .. 128 leave
@@ -187,7 +192,7 @@ if sys.implementation.name != "micropython":
         i = pos >> 3
         x = ((bits[i] ^ flip) >> (pos & 7)) << (pos & 7)
         if not x:
-            i = _SKIP[value].match(bits, i + 1, nwords << 2).end()
+            i = _SKIP[value].match(bits, i + 1, nwords << 2).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
             if i >= nwords << 2:
                 return total
             x = bits[i] ^ flip
@@ -208,8 +213,8 @@ if sys.implementation.name != "micropython":
         if not x:
             # the first byte with a free chunk, then the first head before it
             start = b + 1
-            b = _SKIP[0].match(bits, start, head).end()
-            b = _SKIP[1].match(bits, head + start, head + b).end() - head
+            b = _SKIP[0].match(bits, start, head).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
+            b = _SKIP[1].match(bits, head + start, head + b).end() - head  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
             if b >= head:
                 return total
             x = (bits[b] ^ 0xFF) | bits[head + b]
@@ -237,7 +242,7 @@ if sys.implementation.name != "micropython":
                 i = pos >> 3
                 x = ((bits[i] ^ 0xFF) >> (pos & 7)) << (pos & 7)
                 if not x:
-                    i = skip_used(bits, i + 1, end).end()
+                    i = skip_used(bits, i + 1, end).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
                     x = bits[i] ^ 0xFF if i < end else 0
                 if x:
                     s = (i << 3) + lowest[x]
@@ -253,7 +258,7 @@ if sys.implementation.name != "micropython":
             i = s >> 3
             x = (bits[i] >> (s & 7)) << (s & 7)
             if not x:
-                i = skip_free(bits, i + 1, end).end()
+                i = skip_free(bits, i + 1, end).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
                 x = bits[i] if i < end else 0
             e = (i << 3) + lowest[x] if x else total
             c = s + ((first - s) & (step - 1))

@@ -106,3 +106,15 @@ def test_build_adds_the_c_kernels_where_it_can_and_says_why_not_elsewhere(tmp_pa
             assert len(notes) == 1 and "left out" in notes[0] and "viper" in notes[0]
     if shutil.which("xtensa-esp32-elf-gcc") is None:
         assert why_not("xtensawin") == "xtensa-esp32-elf-gcc is not on PATH"
+
+
+@pytest.mark.parametrize("emulated", ["qemu-m3", "qemu-m0", "qemu-rv32"])
+def test_an_emulated_board_runs_the_very_files_built_for_the_board_it_stands_for(emulated, tmp_path):
+    board = load_board(emulated)
+    real = load_board(board.connect["stands_for"])
+    # one folder for both: a .mpy names the source path it was compiled from
+    ours = {p.name: p.read_bytes() for p in build(board, tmp_path)}
+    theirs = {p.name: p.read_bytes() for p in build(real, tmp_path)}
+    assert ours.keys() == theirs.keys()
+    differ = [name for name in ours if ours[name] != theirs[name]]
+    assert set(differ) <= {"chunkpool.mpy"}  # at most the pool, sized for the emulated heap

@@ -14,7 +14,7 @@ def _umask() -> int:
     return mask
 
 
-def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Call write(temp_path), then rename temp_path over path. If write raises,
     path is untouched and the temporary file is removed."""
     path = Path(path)
@@ -30,5 +30,8 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> 
     return path
 
 
-def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
-    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="ascii"))
+def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="ascii")
+
+    return write_atomically(path, write)

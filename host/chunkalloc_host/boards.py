@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import BOARDS
 from .mpy import ARCHS
@@ -22,13 +23,13 @@ class Board:
     chunks: int
     chunk_size: int
     free_ram: int  # typical free heap in bytes after boot
-    connect: dict = field(default_factory=dict)
+    connect: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
 
     @property
     def kind(self) -> str:
         """How the board is reached: local (unix port), serial or qemu."""
-        return self.connect.get("kind", "serial")
+        return str(self.connect.get("kind", "serial"))
 
     @property
     def pool_bytes(self) -> int:
@@ -66,5 +67,6 @@ def load_board(name: str, folder: Path = BOARDS) -> Board:
     if board.name != name:
         raise ValueError(f"{path}: name {board.name!r} does not match the file name")
     if board.arch is not None and board.arch not in ARCHS:
-        raise ValueError(f"{path}: arch {board.arch!r} is not one of {', '.join(ARCHS[1:])}")
+        known = ", ".join(a for a in ARCHS if a is not None)
+        raise ValueError(f"{path}: arch {board.arch!r} is not one of {known}")
     return board

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["demo", "test", "bench", "build", "deploy", "map", "trace", "replay", "tune"]
+COMMANDS = ["demo", "test", "bench", "build", "deploy", "firmware", "run", "map", "trace", "replay", "tune"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -156,7 +156,7 @@ def table(results: list[Result]) -> str:
     together; ratios of total time and of p99.9 alloc latency to bytearray(n)'s."""
     head = ("workload", "contender", "runtime", "op", "median", "mean", "p99", "p99.9", "max",
             "ops/s", "fails", "total ×ba", "p99.9 ×ba")
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in results:
         if r["workload"] == "efficiency":
             continue
@@ -173,7 +173,7 @@ def table(results: list[Result]) -> str:
                          *(f"{s[k] / 1000:.2f}" for k in ("median", "mean", "p99", "p999", "max")),
                          "", "", "", ""))
     lines = aligned([head, *rows], rule=True)
-    clocks = {}
+    clocks: dict[str, str] = {}
     for r in results:
         if r["workload"] != "efficiency":
             clocks.setdefault(r["runtime"], f"{r['clock']} ({r['clock_resolution_ns']} ns)")

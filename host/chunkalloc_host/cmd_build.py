@@ -70,7 +70,7 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
     sources[POOL_MODULE] = pool_module(chunks, chunk_size, board.name)
     for name, text in sources.items():
         (src / name).write_text(text)
-    installed = []
+    installed: list[Path] = []
     for name in sorted(sources):
         target = out / (name[:-3] + ".mpy")
         mpy_cross(src / name, target, board.arch)

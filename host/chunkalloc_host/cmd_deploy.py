@@ -19,7 +19,7 @@ from .boards import Board, load_board
 from .cmd_build import BuildError, add_pool_arguments, build
 from .mpy import MpyFormat, firmware_format, incompatibility, read_file_header
 from .poolgen import pool_bytes
-from .target import TargetError, add_target_arguments, checksum, garbled, open_target
+from .target import BoardTarget, TargetError, add_target_arguments, checksum, garbled, open_target
 
 HELP = "install chunkalloc on a board with mpremote, after checking firmware and free RAM"
 
@@ -68,7 +68,8 @@ def refusal(board: Board, probe: Probe, built: MpyFormat | None, needed: int) ->
     return None
 
 
-def deploy(target, board: Board, files: list[Path], chunks: int, chunk_size: int) -> str:
+def deploy(target: BoardTarget, board: Board, files: list[Path], chunks: int,
+           chunk_size: int) -> str:
     """Check, copy and verify; return a summary; raise TargetError, having removed the copies."""
     probe = parse_probe(target.run(PROBE, capture=True, timeout=30).stdout)
     built = next((read_file_header(p) for p in files if p.suffix == ".mpy"
@@ -126,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
                               "its firmware, and test, bench and demo serve it the build with mpremote mount")
         chunks, chunk_size = args.chunks or board.chunks, args.chunk_size or board.chunk_size
         files = build(board, REPO / "build" / board.name, chunks, chunk_size)
-        print(deploy(open_target(board.name, args.port, mount=False), board, files, chunks, chunk_size))
+        target = open_target(board.name, args.port, mount=False)
+        assert isinstance(target, BoardTarget)  # a UnixTarget only for the unix port: above
+        print(deploy(target, board, files, chunks, chunk_size))
     except (ValueError, TypeError, BuildError, TargetError) as exc:
         print(f"chunkalloc deploy: {exc}", file=sys.stderr)
         return 1

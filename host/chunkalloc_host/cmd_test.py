@@ -65,7 +65,7 @@ def run_board(target: BoardTarget, modules: list[str], timeout: float) -> int:
     assert target.mount is not None
     stage_tests(target.board, target.mount, modules)
     totals = [0, 0, 0]
-    broken = []
+    broken: list[str] = []
     for name in modules:
         out = run_module(target, name, timeout)
         summary = SUMMARY.search(out)

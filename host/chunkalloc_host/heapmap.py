@@ -50,7 +50,7 @@ class HeapMap:
 
 
 def _fields(text: str, where: str) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for word in text.split():
         key, eq, value = word.partition("=")
         if not eq:

@@ -13,6 +13,7 @@ under a name made from its sha256, so a changed tarball is extracted anew.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fcntl
 import hashlib
@@ -20,7 +21,7 @@ import os
 import shutil
 import subprocess
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 TAG = "v1.28.0"
@@ -37,7 +38,7 @@ def cache_dir() -> Path:
 
 
 @contextlib.contextmanager
-def locked(name: str) -> Iterator[None]:
+def locked(name: str) -> Generator[None, None, None]:
     """Hold an exclusive lock named name in the cache: two processes (a test run and a
     command) never build or extract the same thing at once."""
     with open(cache_dir() / f"{name}.lock", "w") as lock:
@@ -123,6 +124,6 @@ def micropython_source(spec: str | None = None) -> Path:
     raise ValueError(f"{spec}: neither a MicroPython source folder nor a .tar.gz of one")
 
 
-def add_source_argument(parser) -> None:
+def add_source_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--micropython", metavar="DIR|TARBALL", default=None,
                         help=f"MicroPython {TAG} source (default: ${ENV}, else a git clone)")

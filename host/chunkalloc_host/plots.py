@@ -5,11 +5,16 @@ The heat map lays chunks out as the text map does, 64 to a row, each a cell of
 CELL x CELL pixels at a fixed place, so chunk_pixel() can say where any chunk is.
 """
 
+# Strict, less one rule here: matplotlib's (and numpy's) own stubs leave **kwargs untyped,
+# so every call on a figure or axes reads as partially unknown; all else is checked.
+# pyright: reportUnknownMemberType=false
+
 from __future__ import annotations
 
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import matplotlib
 
@@ -20,6 +25,9 @@ from matplotlib.colors import LogNorm  # noqa: E402
 
 from .atomic import write_atomically  # noqa: E402
 from .heapmap import HEAD, LINE, HeapMap  # noqa: E402
+
+if TYPE_CHECKING:
+    from .replay import Result
 
 DPI = 100
 MARGIN = 40  # pixels above, below and right of the map
@@ -66,7 +74,7 @@ def chunk_colors(heap_map: HeapMap) -> np.ndarray:
     return rgb
 
 
-def render_map(heap_map: HeapMap, path: str | os.PathLike, title: str = "") -> Path:
+def render_map(heap_map: HeapMap, path: str | os.PathLike[str], title: str = "") -> Path:
     """Write heap_map as a PNG heat map with its metrics beside it."""
     width, height = image_size(heap_map)
     cell = cell_size(heap_map.chunks)
@@ -76,8 +84,8 @@ def render_map(heap_map: HeapMap, path: str | os.PathLike, title: str = "") -> P
     grid = grid.reshape(rows, LINE, 3)
 
     fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-    ax = fig.add_axes([LEFT / width, 1 - (MARGIN + rows * cell) / height,
-                       LINE * cell / width, rows * cell / height])
+    ax = fig.add_axes((LEFT / width, 1 - (MARGIN + rows * cell) / height,
+                       LINE * cell / width, rows * cell / height))
     ax.imshow(grid, interpolation="nearest", aspect="auto", extent=(0, LINE, rows, 0))
     ax.set_xticks([0, 16, 32, 48, 64])
     every = max(1, rows // 8)
@@ -100,8 +108,8 @@ def render_map(heap_map: HeapMap, path: str | os.PathLike, title: str = "") -> P
     ]), va="top", fontsize=9, family="monospace")
     lengths = [n for n in m.run_lengths() if n]
     if lengths:
-        cax = fig.add_axes([1 - (PANEL - 20) / width, MARGIN / height, (PANEL - 60) / width,
-                            12 / height])
+        cax = fig.add_axes((1 - (PANEL - 20) / width, MARGIN / height, (PANEL - 60) / width,
+                            12 / height))
         bar = fig.colorbar(plt.cm.ScalarMappable(LogNorm(1, max(2, max(lengths))), COLORMAP),
                            cax=cax, orientation="horizontal")
         bar.set_label("allocation size (chunks); grey = free", fontsize=8)
@@ -112,14 +120,15 @@ def render_map(heap_map: HeapMap, path: str | os.PathLike, title: str = "") -> P
         plt.close(fig)
 
 
-def plot_replay(results: list, path: str | os.PathLike, title: str = "") -> Path:
+def plot_replay(results: list[Result], path: str | os.PathLike[str], title: str = "") -> Path:
     """Bar charts of failures, peak usage and internal waste per chunk size,
     best-fit on and off side by side."""
     sizes = sorted({r.chunk_size for r in results})
     x = np.arange(len(sizes))
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=DPI)
-    panels = [("failures", lambda r: r.failures), ("peak usage (% of pool)", lambda r: r.peak_usage),
-              ("internal waste at peak (%)", lambda r: r.waste)]
+    panels: list[tuple[str, Callable[[Result], float]]] = [
+        ("failures", lambda r: r.failures), ("peak usage (% of pool)", lambda r: r.peak_usage),
+        ("internal waste at peak (%)", lambda r: r.waste)]
     for ax, (label, value) in zip(axes, panels):
         for k, bf in enumerate((True, False)):
             ys = [next((value(r) for r in results if r.chunk_size == cs and r.best_fit == bf), 0)

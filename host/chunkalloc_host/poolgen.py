@@ -11,7 +11,7 @@ BITMAP_BYTES_PER_32_CHUNKS = 8  # two bits per chunk, in whole 32-bit words
 
 
 def check_pool(chunks: int, chunk_size: int) -> None:
-    if not isinstance(chunks, int) or not isinstance(chunk_size, int):
+    if not isinstance(chunks, int) or not isinstance(chunk_size, int):  # pyright: ignore[reportUnnecessaryIsInstance]  # JSON may give anything
         raise TypeError("chunks and chunk_size must be ints")
     if chunks < 1:
         raise ValueError(f"chunks must be >= 1, got {chunks}")

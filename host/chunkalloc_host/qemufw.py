@@ -29,7 +29,8 @@ class FirmwareError(Exception):
 
 def missing(board: Board) -> str | None:
     """What is missing to build and start board's firmware (with the install line), or None."""
-    absent = [tool for tool in board.connect.get("tools", []) if not shutil.which(tool)]
+    tools: list[str] = board.connect.get("tools", [])
+    absent = [tool for tool in tools if not shutil.which(tool)]
     if not absent:
         return None
     packages = " ".join(board.connect.get("apt", []))
@@ -78,13 +79,18 @@ def firmware(board: Board, source: Path, frozen: Path | None = None, *, quiet: b
             return elf
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        command = ["make", "-C", str(source / "ports" / "qemu"), f"-j{os.cpu_count() or 2}",
-                   f"BUILD={folder / 'build'}", *make_arguments(board, frozen)]
-        result = subprocess.run(command, capture_output=quiet, text=True, timeout=BUILD_TIMEOUT)
-        if result.returncode != 0:
-            said = ((result.stdout or "") + (result.stderr or "")).strip()[-2000:]
-            shutil.rmtree(folder, ignore_errors=True)
-            raise FirmwareError(f"building {board.name} firmware failed ({' '.join(command)}):\n{said}")
+        jobs = f"-j{os.cpu_count() or 2}"
+        # mpy-cross first, on its own: make passes BUILD= on to the sub-make that would
+        # build it for the port, which would then write into the port's build folder
+        steps = [["make", "-C", str(source / "mpy-cross"), jobs]] if frozen else []
+        steps.append(["make", "-C", str(source / "ports" / "qemu"), jobs,
+                      f"BUILD={folder / 'build'}", *make_arguments(board, frozen)])
+        for command in steps:
+            result = subprocess.run(command, capture_output=quiet, text=True, timeout=BUILD_TIMEOUT)
+            if result.returncode != 0:
+                said = ((result.stdout or "") + (result.stderr or "")).strip()[-2000:]
+                shutil.rmtree(folder, ignore_errors=True)
+                raise FirmwareError(f"building {board.name} firmware failed ({' '.join(command)}):\n{said}")
         shutil.copyfile(folder / "build" / "firmware.elf", elf)
         shutil.rmtree(folder / "build")  # the objects: 10-20 MB a board, not needed again
     return elf

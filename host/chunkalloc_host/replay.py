@@ -15,6 +15,7 @@ Where the two diverge, the replay follows the program, not the device:
 
 from __future__ import annotations
 
+import ctypes
 import sys
 from dataclasses import dataclass, field
 
@@ -26,7 +27,6 @@ from .tracefile import BASE_MOD, Trace
 if str(FIRMWARE) not in sys.path:
     sys.path.insert(0, str(FIRMWARE))
 import chunkalloc  # noqa: E402  (firmware/chunkalloc.py, on the CPython path)
-import chunkalloc_pure  # noqa: E402
 
 PROGRESS_OPS = 20000  # show a progress bar for replays longer than this
 SKIPPED = -2  # result of an unmatched free or realloc
@@ -82,7 +82,8 @@ def make_pool(chunks: int, chunk_size: int, best_fit: bool, base: int = 0) -> ch
     size = chunks * chunk_size
     raw = bytearray(size + BASE_MOD)
     want = base % BASE_MOD & ~(chunk_size - 1)
-    skip = (want - chunkalloc_pure.address_of(raw)) % BASE_MOD
+    address = ctypes.addressof(ctypes.c_char.from_buffer(raw))  # chunkalloc_pure's, on CPython
+    skip = (want - address) % BASE_MOD
     heap = memoryview(raw)[skip:skip + size]
     return chunkalloc.ChunkAllocator(heap, chunkalloc.heap_bitmap(chunks), chunk_size,
                                      True, best_fit)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Union
 
 from . import FIRMWARE, REPO
 from .boards import Board, load_board
@@ -78,10 +78,10 @@ class UnixTarget:
 
     heap: str = "4m"
     firmware: Path = FIRMWARE
-    paths: list = field(default_factory=list)  # more folders to import from, after firmware
+    paths: list[Path] = field(default_factory=lambda: [])  # more folders to import from, after firmware
 
     def run(self, code: str, *, capture: bool = False, timeout: float | None = None
-            ) -> subprocess.CompletedProcess:
+            ) -> subprocess.CompletedProcess[str]:
         natmod = unix_folder() if self.firmware == FIRMWARE else None  # the C kernels, if built
         path = os.pathsep.join([str(self.firmware), *map(str, self.paths),
                                 *([str(natmod)] if natmod else []), ".frozen"])
@@ -214,9 +214,11 @@ def _emulated_target(board: Board, mount: Path | None, icount: bool,
     return target
 
 
+Target = Union["UnixTarget", "BoardTarget"]
+
+
 def open_target(board: str = "unix", port: str | None = None, *, mount: bool = True,
-                icount: bool = False, micropython: str | None = None
-                ) -> UnixTarget | BoardTarget:
+                icount: bool = False, micropython: str | None = None) -> Target:
     """A target for board NAME: the unix port, or the board behind port (or found; an
     emulated board is started). mount: serve build/NAME to the board (built now) so its
     code imports from there; icount: an emulated board counts instructions."""

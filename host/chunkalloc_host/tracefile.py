@@ -71,7 +71,7 @@ def _ints(words: list[str], where: str) -> list[int]:
 
 
 def _fields(words: list[str], names: tuple[str, ...], where: str) -> dict[str, int]:
-    found = {}
+    found: dict[str, int] = {}
     for word in words:
         key, eq, value = word.partition("=")
         if not eq or key not in names:
@@ -126,7 +126,7 @@ def parse(text: str, source: str = "<trace>") -> Trace:
         raise TraceError(f"{source}: line {n}: expected 'pool ...' then 'dropped N' after {MAGIC!r}")
     (pn, pool), (dn, dropped) = header
     geometry = _fields(pool[1:], ("chunks", "chunk_size", "base"), f"{source}: line {pn}")
-    trace = Trace(**geometry)
+    trace = Trace(geometry["chunks"], geometry["chunk_size"], geometry["base"])
     if trace.chunks < 1 or not _power_of_two(trace.chunk_size):
         raise TraceError(f"{source}: line {pn}: need chunks >= 1 and a power-of-two chunk_size")
     if len(dropped) != 2:
@@ -146,7 +146,7 @@ def parse(text: str, source: str = "<trace>") -> Trace:
     raise TraceError(f"{source}: line {last}: the trace stops without an 'end N' line (cut off?)")
 
 
-def read(path: str | os.PathLike) -> Trace:
+def read(path: str | os.PathLike[str]) -> Trace:
     data = Path(path).read_bytes()
     try:
         text = data.decode("ascii")
@@ -183,6 +183,6 @@ def dumps(trace: Trace) -> str:
     return "\n".join(out) + "\n"
 
 
-def write(path: str | os.PathLike, trace: Trace) -> Path:
+def write(path: str | os.PathLike[str], trace: Trace) -> Path:
     """Write trace to path atomically."""
     return write_text_atomically(path, dumps(trace))

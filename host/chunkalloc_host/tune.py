@@ -88,7 +88,7 @@ def smallest_pool(trace: Trace, chunk_size: int, best_fit: bool) -> tuple[int, i
 def tune(trace: Trace, chunk_sizes: list[int], margin: float = 0.25,
          progress: bool = True) -> list[Fit]:
     """A Fit for each chunk size and best-fit setting, cheapest in RAM first."""
-    fits = []
+    fits: list[Fit] = []
     combos = [(cs, bf) for cs in chunk_sizes for bf in (True, False)]
     for cs, bf in tqdm(combos, desc="tune", unit="pool", disable=not progress, file=sys.stderr):
         least, replays = smallest_pool(trace, cs, bf)

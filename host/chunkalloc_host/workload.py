@@ -4,21 +4,23 @@ Either way it is MicroPython code that provides make_pool() -> ChunkAllocator
 and run(pool, seconds, tick=None), tick(pool) being called about every 100 ms
 with the GC heap unlocked (the interface of firmware/demo.py).
 
-On a board (not the unix port, which imports straight from firmware/) the insight
-module the command needs, and demo.py when the demo is the workload, are copied
-first; the core itself is installed by `chunkalloc deploy`.
+On a board the build folder, mounted, holds every firmware module; a board reached
+without a mount gets the insight module the command needs (and demo.py when the demo
+is the workload) copied first, the core itself being installed by `chunkalloc deploy`.
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from . import FIRMWARE
+from .target import BoardTarget, Target
 
 DEMO = "from demo import make_pool, run\n"
 
 
-def add_workload_arguments(parser, seconds: float) -> None:
+def add_workload_arguments(parser: argparse.ArgumentParser, seconds: float) -> None:
     parser.add_argument("--script", type=Path, default=None,
                         help="a MicroPython file defining make_pool() and run(pool, seconds, tick)"
                              " like firmware/demo.py (default: the demo)")
@@ -33,10 +35,10 @@ def workload_code(script: Path | None) -> str:
     return script.read_text() + "\n"
 
 
-def install(target, module: str, script: Path | None) -> None:
+def install(target: Target, module: str, script: Path | None) -> None:
     """Copy module (and the demo, if it is the workload) onto a board target that runs
     what is installed; a mounted build folder already holds every firmware module."""
-    if not hasattr(target, "put") or getattr(target, "mount", None) is not None:
+    if not isinstance(target, BoardTarget) or target.mount is not None:
         return  # the unix port reads firmware/ directly
     files = [FIRMWARE / f"{module}.py"] + ([FIRMWARE / "demo.py"] if script is None else [])
     done = target.put(files)

@@ -1,0 +1,59 @@
+# The seed's freestanding example, as a MicroPython firmware image:
+#
+#     chunkalloc firmware --board qemu-m3      # chunkalloc and the static pool frozen in
+#     chunkalloc run --board qemu-m3 firmware/examples/freestanding.py
+#
+# Nothing is copied to the board: chunkalloc and chunkpool come from the image. The
+# pool is built when chunkpool is first imported (no init call), then a short model
+# test runs on it: random alloc, realloc and free against a list of what should be live,
+# checking contents, alignment and counters after every step, the bitmap
+# (check()) every 50.
+
+import sys
+
+import chunkalloc
+from chunkpool import POOL
+from xorshift import Rng
+
+# a frozen module's __file__ is its bare name; a file's is a path (/remote/... when mounted)
+print("chunkalloc from", "the firmware image" if "/" not in chunkalloc.__file__
+      else chunkalloc.__file__, "- kernel", getattr(POOL, "kernel", "viper" if POOL.fast else "pure"))
+print("pool: %d chunks of %d B at 0x%x" % (POOL.chunks, POOL.chunk_size, POOL.address(0)))
+
+# the seed's "vec": a buffer that grows
+vec = POOL.alloc(4)
+for n in range(1, 11):
+    vec = POOL.realloc(vec, n * 4)
+    POOL.heap[vec + n - 1] = n
+print("vec:", list(POOL.heap[vec:vec + 10]))
+POOL.free(vec)
+
+STEPS = 1000
+CHECK_EVERY = 50  # check() walks every bit in Python: not every step
+rng = Rng(2026)
+live = []  # (offset, size, seed)
+for step in range(STEPS):
+    if live and rng.below(3) == 0:
+        offset, size, seed = live.pop(rng.below(len(live)))
+        for j in range(size):
+            assert POOL.heap[offset + j] == (seed + j) & 0xFF, "contents lost at step %d" % step
+        POOL.free(offset)
+    else:
+        size = 1 + rng.below(600)
+        align = 1 << rng.below(6)
+        offset = POOL.try_alloc(size, align)
+        if offset < 0:
+            continue
+        assert POOL.address(offset) % align == 0, "misaligned at step %d" % step
+        seed = rng.below(256)
+        for j in range(size):
+            POOL.heap[offset + j] = (seed + j) & 0xFF
+        live.append((offset, size, seed))
+    assert POOL.allocations == len(live)
+    if step % CHECK_EVERY == 0:
+        POOL.check()
+for offset, _, _ in live:
+    POOL.free(offset)
+POOL.check()
+assert POOL.used == 0 and POOL.allocations == 0
+print("model: %d steps OK on %s" % (STEPS, sys.implementation._machine))
