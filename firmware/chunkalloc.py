@@ -169,7 +169,7 @@ class ChunkAllocator:
         self._state = array("i", [nwords, shift, address & _ADDRESS_BITS,
                                   0, _BEST_FIT_GAPS if best_fit else 0, 0, 0, chunks,
                                   address >> 30])
-        if kernel == "c":  # each hot method one native call, with no bytecode frame
+        if kernel == "c" and chunkalloc_c is not None:  # each hot method one native call, no bytecode frame
             op = chunkalloc_c.op
             for kind, name in enumerate(("try_alloc", "alloc", "free", "realloc")):
                 setattr(self, name, op(kind, bitmap, self._state, heap, self,

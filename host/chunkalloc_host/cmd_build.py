@@ -88,7 +88,7 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
 def build_natmod_for(board: Board, micropython: str | None = None) -> tuple[Path | None, str]:
     """(chunkalloc_c.mpy for board's arch, "") or (None, why it is left out)."""
     reason = why_not(board.arch)
-    if reason is None:
+    if reason is None and board.arch is not None:
         try:
             source = available_source(micropython)
             if source is None:

@@ -9,6 +9,7 @@ gcc on PATH (`compiler(arch)`) and pyelftools (tools/mpy_ld.py imports it).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -46,9 +47,7 @@ def why_not(arch: str | None) -> str | None:
         return f"{COMPILERS[arch]} is not on PATH"
     if not shutil.which("make"):
         return "make is not on PATH"
-    try:
-        import elftools  # noqa: F401  (tools/mpy_ld.py needs it)
-    except ImportError:
+    if importlib.util.find_spec("elftools") is None:  # tools/mpy_ld.py imports it
         return "pyelftools is not installed (pip install pyelftools)"
     return None
 
@@ -111,7 +110,7 @@ def cached_natmod(source: Path, arch: str) -> Path:
     return target
 
 
-_UNIX: list = []
+_UNIX: list[Path | None] = []
 
 
 def unix_folder() -> Path | None:
