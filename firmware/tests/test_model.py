@@ -106,8 +106,11 @@ def test_every_kernel_makes_identical_decisions():
     # step. Each step's result (an offset, or -1) decides the rest of the run (the
     # next operation is drawn from what is live), so the reference keeps only
     # those, in one array: a board's fragmented heap affords that
+    # one heap for every config, taken first (aligned to 256, the largest chunk
+    # size): a board's heap, fragmented by the runs, need not find room again
+    whole = chunkalloc.heap(max(c * cs for c, cs, _, _ in CONFIGS) // 256 + 1, 256)
     for chunks, cs, best_fit, ops in CONFIGS:
-        h = chunkalloc.heap(chunks, cs)
+        h = whole[:chunks * cs]
         bits = chunkalloc.heap_bitmap(chunks)
         n = ops // 4
         reference = array("i", bytes(4 * n))
