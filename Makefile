@@ -12,7 +12,8 @@ STUBS := $(STUB_FAMILIES:%=typings/%/.installed)
 
 .PHONY: demo test typings clean
 
-$(BIN)/chunkalloc: requirements.txt pyproject.toml
+# setup.py compiles the C kernels for CPython at install: a changed kernel installs anew
+$(BIN)/chunkalloc: requirements.txt pyproject.toml setup.py firmware/c/chunkalloc_kernel.h firmware/c/chunkalloc_cpython.c
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -qq --upgrade pip
 	@$(BIN)/pip install -qq -r requirements.txt -e .
@@ -32,4 +33,4 @@ test: $(BIN)/chunkalloc $(STUBS)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .hypothesis typings
+	rm -rf $(VENV) build .pytest_cache .hypothesis typings host/chunkalloc_c*.so

@@ -43,12 +43,33 @@ from array import array
 
 import chunkalloc_pure
 
+# The kernels, best first. An import fails as ImportError where the module is
+# not there (CPython has no .mpy loader), SyntaxError where the port has no
+# native emitter, TypeError for viper code the port's compiler rejects
+# (ViperTypeError), and ValueError for a .mpy the firmware cannot load ("native
+# code in .mpy unsupported", "incompatible .mpy arch"), and MemoryError where
+# the heap cannot hold the module's code: the next one serves.
+try:
+    import chunkalloc_c  # the C kernels: a dynamic native module (firmware/c/)
+except (ImportError, SyntaxError, TypeError, ValueError, OSError, MemoryError):
+    chunkalloc_c = None
 try:
     import chunkalloc_viper
-except (ImportError, SyntaxError, TypeError):
-    # CPython; a port without a native emitter (SyntaxError); viper code the
-    # port's compiler rejects (ViperTypeError, a TypeError): the pure path serves
+except (ImportError, SyntaxError, TypeError, ValueError, OSError, MemoryError):
     chunkalloc_viper = None
+
+_BY_NAME = {"c": chunkalloc_c, "viper": chunkalloc_viper, "pure": chunkalloc_pure}
+KERNELS = tuple(name for name in ("c", "viper", "pure") if _BY_NAME[name] is not None)
+
+# A view's offset is its address minus the heap's. The pure kernels take both
+# addresses with uctypes.addressof, a big int (allocated) when RAM lies above
+# 2**30 on a 32-bit port (RISC-V virt: 0x80000000); native code subtracts the
+# machine addresses and returns the small difference. So every kernel takes a
+# view's offset from native code where the port has any: the decisions stay
+# the kernel's own.
+_native = chunkalloc_c or chunkalloc_viper
+_offset_of = (_native or chunkalloc_pure).offset_of
+address_of = (chunkalloc_c or chunkalloc_pure).address_of
 
 try:
     _memoryview = memoryview
@@ -67,6 +88,8 @@ _WINDOW = 4  # fitting gaps compared with the first fit (0: best-fit off)
 _USED = 5  # chunks in use
 _ALLOCATIONS = 6  # live allocations
 _CHUNKS = 7
+_REFUSED = (TypeError, OverflowError, MemoryError)  # a kernel refusing an argument
+_BASE_HI = 8  # the heap's address >> 30: the C kernels free a view by its address
 
 
 def _words(chunks):
@@ -81,7 +104,7 @@ def heap(chunks, chunk_size):
     if _memoryview is None:
         return bytearray(size)
     raw = bytearray(size + chunk_size - 1)
-    skip = (-chunkalloc_pure.address_of(raw)) & (chunk_size - 1)
+    skip = (-address_of(raw)) & (chunk_size - 1)
     return _memoryview(raw)[skip:skip + size]
 
 
@@ -122,7 +145,18 @@ class ChunkAllocator:
         self.heap = heap  # the buffer itself: index it with offsets
         self._view = _memoryview(heap) if _memoryview is not None else None
         self._bits = bitmap
-        self._kernel = chunkalloc_viper if fast and chunkalloc_viper else chunkalloc_pure
+        if isinstance(fast, str):  # a kernel by name
+            if fast not in KERNELS:
+                raise ValueError("kernel %r not available here: choose from %s" % (fast, KERNELS))
+            kernel = fast
+        else:  # True: the best one here; False: the pure one
+            kernel = KERNELS[0] if fast else "pure"
+        self.kernel = kernel  # "c", "viper" or "pure"
+        self._kernel = _BY_NAME[kernel]
+        # the hot path's kernel entries, looked up once (one native call each)
+        self._alloc = self._kernel.alloc
+        self._release = self._kernel.release
+        self._resize = self._kernel.resize
         self.chunk_size = chunk_size
         self.chunks = chunks
         self.best_fit = best_fit
@@ -131,8 +165,15 @@ class ChunkAllocator:
             shift += 1
         # All that alloc and free read or change, in one array of ints that a
         # single kernel call updates (slots _NWORDS .. _CHUNKS)
-        self._state = array("i", [nwords, shift, chunkalloc_pure.address_of(heap) & _ADDRESS_BITS,
-                                  0, _BEST_FIT_GAPS if best_fit else 0, 0, 0, chunks])
+        address = address_of(heap)
+        self._state = array("i", [nwords, shift, address & _ADDRESS_BITS,
+                                  0, _BEST_FIT_GAPS if best_fit else 0, 0, 0, chunks,
+                                  address >> 30])
+        if kernel == "c" and chunkalloc_c is not None:  # each hot method one native call, no bytecode frame
+            op = chunkalloc_c.op
+            for kind, name in enumerate(("try_alloc", "alloc", "free", "realloc")):
+                setattr(self, name, op(kind, bitmap, self._state, heap, self,
+                                       getattr(ChunkAllocator, name)))
         fill = self._kernel.fill
         total = nwords << 5
         fill(bitmap, 0, len(bitmap) << 3, 0)
@@ -151,8 +192,8 @@ class ChunkAllocator:
 
     @property
     def fast(self):
-        """True when the viper kernels are in use."""
-        return self._kernel is not chunkalloc_pure
+        """True when native kernels (C or viper) are in use."""
+        return self.kernel != "pure"
 
     # -- validation: each returns what it checked, or raises ------------------
 
@@ -174,7 +215,7 @@ class ChunkAllocator:
         if isinstance(handle, int):
             return handle
         if _memoryview is not None and isinstance(handle, _memoryview):
-            return self._kernel.offset_of(self.heap, handle)
+            return _offset_of(self.heap, handle)
         raise TypeError("handle must be an int offset or a memoryview")
 
     def _head(self, handle):
@@ -194,15 +235,19 @@ class ChunkAllocator:
 
     # -- the interface ---------------------------------------------------------
 
+    # The hot path: one kernel call per operation. The kernel checks its
+    # arguments itself and answers -2 when they are bad; viper raises instead
+    # for what is no int it can take (TypeError, OverflowError; MemoryError
+    # under heap_lock(), where its message cannot be made), before it changes
+    # anything. Only then the checks here run, to raise with a message.
+
     def try_alloc(self, size, align=1):
         """Offset of a new allocation, or -1 when there is no room."""
         try:
-            # the bounds keep viper's conversion to a machine word exact
-            if 0 < size <= _ADDRESS_BITS and 0 < align <= _ADDRESS_BITS:
-                offset = self._kernel.alloc(self._bits, self._state, size, align)
-                if offset != -2:
-                    return offset
-        except TypeError:  # not ints: the checks below say which
+            offset = self._alloc(self._bits, self._state, size, align)
+            if offset != -2:
+                return offset
+        except _REFUSED:  # not ints, or no machine word
             pass
         self._chunks_for(size)
         self._check_align(align)
@@ -210,10 +255,16 @@ class ChunkAllocator:
 
     def alloc(self, size, align=1):
         """Offset of a new allocation of size bytes; MemoryError if no room."""
-        offset = self.try_alloc(size, align)
-        if offset < 0:
-            raise MemoryError("chunkalloc: no room for %d bytes aligned to %d" % (size, align))
-        return offset
+        try:
+            offset = self._alloc(self._bits, self._state, size, align)
+            if offset >= 0:
+                return offset
+        except _REFUSED:
+            offset = -2
+        if offset == -2:
+            self._chunks_for(size)
+            self._check_align(align)
+        raise MemoryError("chunkalloc: no room for %d bytes aligned to %d" % (size, align))
 
     def alloc_zeroed(self, size, align=1):
         offset = self.alloc(size, align)
@@ -223,41 +274,41 @@ class ChunkAllocator:
     def free(self, handle):
         """Free the allocation at handle (an offset, or a view from alloc_view/view)."""
         try:
-            if 0 <= handle <= _ADDRESS_BITS and self._kernel.release(
-                    self._bits, self._state, handle) > 0:
+            if self._release(self._bits, self._state, handle) > 0:
                 return
-        except TypeError:  # a memoryview, or no handle at all
+        except _REFUSED:  # a memoryview (viper, pure), no handle at all
             pass
         i = self._head(handle)  # raises for anything but a live view
-        self._kernel.release(self._bits, self._state, i * self.chunk_size)
+        self._release(self._bits, self._state, i * self.chunk_size)
 
     def realloc(self, offset, new_size, align=1):
         """Resize in place when possible, else move (and copy); new offset.
 
         On MemoryError the allocation is intact and unchanged."""
-        i = self._head(offset)
-        k = self._chunks_for(new_size)
-        self._check_align(align)
-        offset = i * self.chunk_size  # also when given a view
-        old = self._run(i)
         state = self._state
-        if not ((state[_BASE] & (align - 1)) + offset) & (align - 1):
-            fill = self._kernel.fill
-            if k <= old:  # shrink: free the tail
-                fill(self._bits, i + k, old - k, 0)
-                state[_USED] -= old - k
-                return offset
-            if self._kernel.next_bit(self._bits, state[_NWORDS], i + old, 1) >= i + k:
-                fill(self._bits, i + old, k - old, 1)  # grow into free chunks
-                state[_USED] += k - old
-                return offset
-        # size and align are valid: try_alloc would only call the kernel (a call saved)
-        new = self._kernel.alloc(self._bits, state, new_size, align) if new_size <= _ADDRESS_BITS else -1
+        try:
+            new = self._resize(self._bits, state, offset, new_size, align)
+            if new >= 0:
+                return new
+        except _REFUSED:
+            new = -2
+        if new == -2:  # a view, or bad arguments: check, then try in place again
+            offset = self._head(offset) * self.chunk_size
+            self._chunks_for(new_size)
+            self._check_align(align)
+            new = self._resize(self._bits, state, offset, new_size, align) \
+                if new_size <= _ADDRESS_BITS else -1
+            if new >= 0:
+                return new
+        # it must move: size and align are valid, offset is live
+        k = (new_size + self.chunk_size - 1) // self.chunk_size
+        old = self._run(offset // self.chunk_size)
+        new = self._alloc(self._bits, state, new_size, align) if new_size <= _ADDRESS_BITS else -1
         if new < 0:
             raise MemoryError("chunkalloc: no room to move %d bytes aligned to %d"
                               % (new_size, align))
         self._kernel.copy(self.heap, new, offset, min(k, old) * self.chunk_size)
-        self._kernel.release(self._bits, state, offset)
+        self._release(self._bits, state, offset)
         return new
 
     def size_of(self, offset):
@@ -267,7 +318,7 @@ class ChunkAllocator:
 
     def address(self, offset):
         """Machine address of heap[offset] (for DMA registers and the like)."""
-        return chunkalloc_pure.address_of(self.heap) + offset
+        return address_of(self.heap) + offset
 
     def view(self, offset, size=None):
         """A memoryview of the live allocation at offset: size bytes, or all of it."""
@@ -410,6 +461,14 @@ class LockedChunkAllocator:
     @property
     def allocations(self):
         return self.allocator.allocations
+
+    @property
+    def kernel(self):
+        return self.allocator.kernel
+
+    @property
+    def fast(self):
+        return self.allocator.fast
 
     def try_alloc(self, size, align=1):
         return self._locked(ChunkAllocator.try_alloc, size, align, n=2)

@@ -141,6 +141,12 @@ class LockedChunkAllocator:
     @property
     def allocations(self) -> int:
         """Live allocations."""
+    @property
+    def kernel(self) -> str:
+        """Name of the guarded allocator's bit kernel: one of KERNELS."""
+    @property
+    def fast(self) -> bool:
+        """True unless the guarded allocator uses the pure kernel."""
     def try_alloc(self, size: int, align: int = 1) -> int:
         """Offset of a new allocation, or -1 when there is no room."""
     def alloc(self, size: int, align: int = 1) -> int:

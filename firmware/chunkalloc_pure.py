@@ -318,6 +318,8 @@ def alloc(bits, state, size, align):
     """try_alloc: offset, -1 when no room, -2 when size or align is invalid."""
     if size < 1 or align < 1 or align & (align - 1) or align > 0x3FFFFFFF:
         return -2
+    if size > 0x3FFFFFFF:
+        return -1  # larger than any heap (and no big int is made)
     nwords = state[0]
     shift = state[1]
     base = state[2]
@@ -353,3 +355,42 @@ def release(bits, state, offset):
     state[5] -= k
     state[6] -= 1
     return k
+
+
+def _head(bits, state, offset):
+    """The head chunk of the live allocation at offset, or -1."""
+    shift = state[1]
+    i = offset >> shift
+    if offset < 0 or offset & ((1 << shift) - 1) or i >= state[7]:
+        return -1
+    h = (state[0] << 5) + i
+    if not (bits[h >> 3] >> (h & 7)) & 1:
+        return -1
+    return i
+
+
+def resize(bits, state, offset, size, align):
+    """realloc in place: offset when resized in place (shrunk, or grown into
+    the free chunks after it), -1 when it must move (address not aligned, or
+    no room after it), -2 when offset is no live allocation or size or align
+    is invalid."""
+    if size < 1 or align < 1 or align & (align - 1) or align > 0x3FFFFFFF:
+        return -2
+    i = _head(bits, state, offset)
+    if i < 0:
+        return -2
+    if size > 0x3FFFFFFF or ((state[2] & (align - 1)) + offset) & (align - 1):
+        return -1
+    nwords = state[0]
+    shift = state[1]
+    k = (size + (1 << shift) - 1) >> shift
+    old = run_end(bits, nwords, i) - i
+    if k <= old:  # shrink: free the tail
+        fill(bits, i + k, old - k, 0)
+        state[5] -= old - k
+        return offset
+    if next_bit(bits, nwords, i + old, 1) >= i + k:  # grow into free chunks
+        fill(bits, i + old, k - old, 1)
+        state[5] += k - old
+        return offset
+    return -1

@@ -188,7 +188,7 @@ def run(pool, seconds, tick=None):
 def main(seconds=3):
     pool = make_pool()
     print("chunkalloc demo: %d chunks of %d B, %s path, heap locked for %s s"
-          % (pool.chunks, pool.chunk_size, "viper" if pool.fast else "pure", seconds))
+          % (pool.chunks, pool.chunk_size, pool.kernel, seconds))
     shown = []
 
     def tick(pool):

@@ -1,8 +1,8 @@
 # On-device test runner: runs the firmware test modules (tests/test_*.py) on
-# whatever MicroPython this is, on the viper and the pure path, and prints one
-# line per test and path:
+# whatever MicroPython this is, on every kernel it has (chunkalloc.KERNELS:
+# "c", "viper", "pure"), and prints one line per test and kernel:
 #
-#   PASS test_alloc.test_free_needs_no_size [fast]
+#   PASS test_alloc.test_free_needs_no_size [c]
 #   FAIL test_alloc.test_x [pure]
 #     <traceback, indented>
 #   SKIP test_noalloc.test_y [pure] why
@@ -12,7 +12,7 @@
 # not the project's own) skips the tests that need it, naming it. Each test
 # module is dropped again after its run, with what it imported, so the next
 # one finds the board's heap as the runner found it.
-# Usage: import runtests; runtests.main(["test_alloc"], ["fast", "pure"])
+# Usage: import runtests; runtests.main(["test_alloc"], ["viper", "pure"])
 
 import gc
 import sys
@@ -110,9 +110,9 @@ def run(label, fn, counts):
 def main(modules=None, paths=None):
     if modules is None:
         modules = discover()
-    if paths is None:  # the allocator's kernels ("c", "viper", "pure") where it names them
+    if paths is None:  # the allocator's kernels, best first ("c", "viper", "pure")
         import chunkalloc
-        paths = list(getattr(chunkalloc, "KERNELS", ("fast", "pure")))
+        paths = list(chunkalloc.KERNELS)
     counts = [0, 0, 0]
     for name in modules:
         before = list(sys.modules)
@@ -128,8 +128,7 @@ def main(modules=None, paths=None):
             tests = [failed_import] * len(names)
         module = None
         for path in paths:
-            fwtest.KERNEL = path  # "c", "viper" or "pure" ("fast": the best there is)
-            fwtest.FAST = path != "pure"
+            fwtest.KERNEL = path  # "c", "viper" or "pure"
             for t, fn in zip(names, tests):
                 run("%s.%s [%s]" % (name, t, path), fn, counts)
         tests = fn = None

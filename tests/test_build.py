@@ -34,7 +34,11 @@ def test_build_writes_mpy_files_for_the_boards_arch(name, tmp_path):
     assert formats["chunkalloc_viper.mpy"].sub_version == 3
     package = json.loads((tmp_path / "package.json").read_text())
     assert sorted(dest for dest, _ in package["urls"]) == sorted(formats)
-    assert (tmp_path / "manifest.py").read_text().count("module(") == len(files)
+    natmod = formats.get("chunkalloc_c.mpy")  # the C kernels, where a compiler is at hand
+    if natmod is not None:
+        assert natmod.arch == board.arch and natmod.version == 6
+    frozen = [p for p in files if p.name != "chunkalloc_c.mpy"]  # a native module is not frozen
+    assert (tmp_path / "manifest.py").read_text().count("module(") == len(frozen)
 
 
 def test_the_x64_build_imports_and_passes_the_firmware_tests_on_the_unix_port(tmp_path):
@@ -78,6 +82,30 @@ def test_pool_module_builds_the_pool_at_import_on_the_unix_port(tmp_path):
 def test_pool_module_refuses_bad_geometry(chunks, chunk_size):
     with pytest.raises(ValueError):
         pool_module(chunks, chunk_size, "test")
+
+
+def test_build_adds_the_c_kernels_where_it_can_and_says_why_not_elsewhere(tmp_path):
+    import shutil
+
+    from chunkalloc_host.natmod import available_source, why_not
+
+    for name in ("unix", "rp2040", "esp32c3", "esp32"):
+        board = load_board(name)
+        notes: list[str] = []
+        try:
+            files = build(board, tmp_path / name, notes=notes)
+        except BuildError as exc:
+            if "ViperTypeError" in str(exc):
+                continue
+            raise
+        names = [p.name for p in files]
+        if why_not(board.arch) is None and available_source() is not None:
+            assert "chunkalloc_c.mpy" in names and not notes, notes
+        else:
+            assert "chunkalloc_c.mpy" not in names
+            assert len(notes) == 1 and "left out" in notes[0] and "viper" in notes[0]
+    if shutil.which("xtensa-esp32-elf-gcc") is None:
+        assert why_not("xtensawin") == "xtensa-esp32-elf-gcc is not on PATH"
 
 
 @pytest.mark.parametrize("emulated", ["qemu-m3", "qemu-m0", "qemu-rv32"])

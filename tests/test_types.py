@@ -142,9 +142,9 @@ def test_stubs_are_shipped_beside_the_sources_and_in_the_mip_package() -> None:
         assert f"{name}.pyi" in shipped and f"{name}.py" in shipped
 
 
-# Names chunkalloc.pyi has ahead of the code: the kernel selection of the brief's
-# interface (the speed branch adds them to chunkalloc.py); empty this once it has
-PENDING = {"chunkalloc.KERNELS", "chunkalloc.ChunkAllocator.kernel"}
+# Names a stub may have ahead of the code (none: the kernel selection, KERNELS and
+# ChunkAllocator.kernel, is in chunkalloc.py now)
+PENDING: set[str] = set()
 
 
 def stub_names(name: str) -> dict[str, set[str]]:

@@ -1,8 +1,11 @@
-"""Every firmware test, run again on the MicroPython unix port, on the viper and the pure path.
+"""Every firmware test, run again on the MicroPython unix port, once per kernel: C (the
+x64 native module built from firmware/c/), viper and pure.
 
-Each firmware test module runs once per path through firmware/runtests.py in a
+Each firmware test module runs once per kernel through firmware/runtests.py in a
 `micropython` subprocess; each test is then reported here under its own name, e.g.
-`test_on_unix_port[fast-test_alloc.test_free_needs_no_size_and_frees_the_whole_run]`.
+`test_on_unix_port[c-test_alloc.test_free_needs_no_size_and_frees_the_whole_run]`.
+The C kernel's runs skip, saying why, where its module cannot be built (no gcc, no
+MicroPython source); with CI set they fail instead.
 """
 
 from __future__ import annotations
@@ -16,10 +19,28 @@ from pathlib import Path
 import pytest
 
 from chunkalloc_host import FIRMWARE
+from chunkalloc_host.natmod import NatmodError, available_source, cached_natmod
 from chunkalloc_host.target import micropython_binary
 
 TESTS = FIRMWARE / "tests"
-PATHS = ("fast", "pure")
+PATHS = ("c", "viper", "pure")  # chunkalloc.KERNELS on the unix port
+
+
+@lru_cache(maxsize=None)
+def natmod_folder() -> tuple[str, str]:
+    """(folder holding chunkalloc_c.mpy for x64, "") or ("", why there is none)."""
+    try:
+        source = available_source()
+        if source is None:
+            return "", "no MicroPython source tree for the C kernels (set CHUNKALLOC_MICROPYTHON)"
+        return str(cached_natmod(source, "x64").parent), ""
+    except (NatmodError, ValueError) as exc:
+        return "", f"the C kernels' module cannot be built here: {exc}"
+
+
+def micropypath() -> str:
+    folder, why = natmod_folder()
+    return os.pathsep.join(p for p in (folder, str(FIRMWARE), str(TESTS)) if p)
 
 
 def firmware_tests() -> list[tuple[str, str]]:
@@ -35,7 +56,7 @@ def firmware_tests() -> list[tuple[str, str]]:
 @lru_cache(maxsize=None)
 def run_module(module: str, path: str) -> tuple[dict[str, tuple[str, str]], str]:
     """Run one firmware test module on the unix port; {test: (status, detail)} and the output."""
-    env = dict(os.environ, MICROPYPATH=f"{FIRMWARE}{os.pathsep}{TESTS}")
+    env = dict(os.environ, MICROPYPATH=micropypath())
     code = f"import runtests, sys\nsys.exit(0 if runtests.main([{module!r}], [{path!r}]) else 1)"
     proc = subprocess.run([micropython_binary(), "-X", "heapsize=8m", "-c", code],
                           env=env, capture_output=True, text=True, timeout=600)
@@ -59,6 +80,10 @@ def run_module(module: str, path: str) -> tuple[dict[str, tuple[str, str]], str]
     [pytest.param(p, m, t, id=f"{p}-{m}.{t}") for p in PATHS for m, t in firmware_tests()],
 )
 def test_on_unix_port(path: str, module: str, test: str) -> None:
+    if path == "c" and natmod_folder()[1]:
+        if os.environ.get("CI"):
+            pytest.fail(natmod_folder()[1])
+        pytest.skip(natmod_folder()[1])
     results, output = run_module(module, path)
     if test not in results:
         pytest.fail(f"{module}.{test} [{path}] did not report; the run printed:\n{output[-3000:]}")
@@ -68,10 +93,11 @@ def test_on_unix_port(path: str, module: str, test: str) -> None:
     assert status == "PASS", f"{module}.{test} failed on the unix port ({path} path):\n{detail}"
 
 
-def test_unix_port_has_viper_and_heap_lock() -> None:
-    """The fast path is really exercised: viper compiles and heap_lock exists on this build."""
-    code = "import chunkalloc, micropython\nprint(chunkalloc.chunkalloc_viper is not None, hasattr(micropython, 'heap_lock'))"
-    env = dict(os.environ, MICROPYPATH=str(FIRMWARE))
+def test_unix_port_has_every_kernel_and_heap_lock() -> None:
+    """Every kernel is really exercised: the C module loads, viper compiles, heap_lock exists."""
+    code = "import chunkalloc, micropython\nprint(','.join(chunkalloc.KERNELS), hasattr(micropython, 'heap_lock'))"
+    env = dict(os.environ, MICROPYPATH=micropypath())
     out = subprocess.run([micropython_binary(), "-c", code], env=env,
                          capture_output=True, text=True, timeout=60).stdout
-    assert out.split() == ["True", "True"]
+    kernels = "c,viper,pure" if not natmod_folder()[1] else "viper,pure"
+    assert out.split() == [kernels, "True"]

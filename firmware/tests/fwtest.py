@@ -7,7 +7,7 @@ import gc
 import chunkalloc
 from xorshift import Rng  # the tests take it from here
 
-FAST = True  # runtests.py sets this to pick the viper (True) or pure (False) path
+KERNEL = chunkalloc.KERNELS[0]  # runtests.py sets it: "c", "viper" or "pure"
 
 try:
     from pytest import skip as _skip
@@ -116,7 +116,7 @@ def make(chunks=64, chunk_size=16, best_fit=True):
     """A pool of exactly chunks chunks on the current path; Skip where the
     board has not the room (see fit). Scale with make(fit(n, cs, least), cs)."""
     h, bits = buffers(chunks, chunk_size)
-    return chunkalloc.ChunkAllocator(h, bits, chunk_size, FAST, best_fit)
+    return chunkalloc.ChunkAllocator(h, bits, chunk_size, KERNEL, best_fit)
 
 
 # How close two floats must be: 1e-9 where floats are doubles (CPython, the unix

@@ -26,11 +26,24 @@ def test_heap_bitmap_is_two_bits_per_chunk_rounded_to_words():
     assert len(chunkalloc.heap_bitmap(4096)) == 4096 * 2 // 8
 
 
-def test_fast_path_is_viper_only_where_viper_exists():
+def test_the_kernel_asked_for_is_the_kernel_used():
     a = make()
-    assert a.fast == (fwtest.FAST and chunkalloc.chunkalloc_viper is not None)
-    if not ON_MICROPYTHON:
-        assert not a.fast
+    assert a.kernel == fwtest.KERNEL and a.fast == (fwtest.KERNEL != "pure")
+    assert chunkalloc.KERNELS[-1] == "pure" and fwtest.KERNEL in chunkalloc.KERNELS
+    assert "viper" not in chunkalloc.KERNELS or ON_MICROPYTHON
+
+
+def test_fast_true_takes_the_best_kernel_and_false_the_pure_one():
+    h = chunkalloc.heap(32, 16)
+    bits = chunkalloc.heap_bitmap(32)
+    assert chunkalloc.ChunkAllocator(h, bits, 16, True).kernel == chunkalloc.KERNELS[0]
+    assert chunkalloc.ChunkAllocator(h, bits, 16, False).kernel == "pure"
+    for name in ("c", "viper", "pure"):
+        if name in chunkalloc.KERNELS:
+            assert chunkalloc.ChunkAllocator(h, bits, 16, name).kernel == name
+        else:
+            raises(ValueError, chunkalloc.ChunkAllocator, h, bits, 16, name)
+    raises(ValueError, chunkalloc.ChunkAllocator, h, bits, 16, "turbo")
 
 
 def test_alloc_hands_out_whole_chunks():
@@ -280,9 +293,9 @@ def test_check_finds_a_corrupted_bitmap():
 def test_a_new_allocator_resets_a_used_bitmap():
     h = chunkalloc.heap(64, 16)
     bits = chunkalloc.heap_bitmap(64)
-    a = chunkalloc.ChunkAllocator(h, bits, 16, fwtest.FAST)
+    a = chunkalloc.ChunkAllocator(h, bits, 16, fwtest.KERNEL)
     a.alloc(300)
-    b = chunkalloc.ChunkAllocator(h, bits, 16, fwtest.FAST)
+    b = chunkalloc.ChunkAllocator(h, bits, 16, fwtest.KERNEL)
     assert b.used == 0 and b.stats()["largest_free"] == 64
     b.check()
 
@@ -297,3 +310,15 @@ def test_the_static_pool_pattern_needs_no_init_call():
     off = chunkpool.POOL.alloc(10)
     chunkpool.POOL.free(off)
     chunkpool.POOL.check()
+
+
+def test_keyword_arguments_reach_the_same_methods():
+    a = make(64, 16)
+    x = a.alloc(100, align=32)
+    y = a.try_alloc(size=20)
+    x = a.realloc(x, new_size=300, align=32)
+    assert a.address(x) % 32 == 0 and a.size_of(x) == 304 and a.size_of(y) == 32
+    a.free(handle=y)
+    a.free(x)
+    assert a.used == 0
+    a.check()

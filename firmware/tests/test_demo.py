@@ -7,7 +7,7 @@ import fwtest
 
 
 def test_demo_pipeline_accounts_for_every_packet_and_ends_empty():
-    pool = demo.make_pool(fast=fwtest.FAST)
+    pool = demo.make_pool(fast=fwtest.KERNEL)
     ticks = []
     p = demo.run(pool, 0.3, lambda pool: ticks.append(pool.used))
     assert p.received > 0 and p.received == p.sent + p.dropped
@@ -18,7 +18,7 @@ def test_demo_pipeline_accounts_for_every_packet_and_ends_empty():
 
 
 def test_demo_pipeline_drops_rather_than_fails_on_a_small_pool():
-    pool = demo.make_pool(32, 64, fwtest.FAST)
+    pool = demo.make_pool(32, 64, fwtest.KERNEL)
     p = demo.run(pool, 0.2)
     assert p.dropped > 0 and p.received == p.sent + p.dropped
     pool.check()

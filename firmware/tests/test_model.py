@@ -3,6 +3,9 @@
 # 128, each checked against a plain model of what is live. The hypothesis
 # version of this test runs on CPython (tests/test_model_hypothesis.py).
 
+import gc
+from array import array
+
 import chunkalloc
 import fwtest
 from fwtest import make, Rng, fill_pattern, has_pattern
@@ -111,40 +114,36 @@ def test_random_operations_match_the_model():
     assert total >= 10000
 
 
-def decision(did):
-    """The allocator's decision in what step() did: where it put the
-    allocation (-1: no room), or which one it freed. The rest of a step is
-    drawn from the seed, the same on every kernel while the decisions are."""
-    return did[1] if did[0] == "free" else did[-1]
-
-
-def same_decisions(chunks, cs, best_fit, n):
-    """n random operations on each kernel in turn over the same heap (the same
-    addresses): each must decide exactly what the first did. The decisions are
-    recorded in a preallocated array: a tuple kept per step would scatter live
-    objects over a board's whole heap and leave no block for the next pool."""
-    from array import array
-    kernels = getattr(chunkalloc, "KERNELS", (True, False))  # True, False: fast, pure
-    h, bits = fwtest.buffers(chunks, cs)
-    record = array("i", bytes(4 * n))
-    end = None
-    for kernel in kernels:
-        a = chunkalloc.ChunkAllocator(h, bits, cs, kernel, best_fit)
-        rng = Rng(cs)
-        live = {}
-        for i in range(n):
-            did = step(a, rng, live)
-            if end is None:
-                record[i] = decision(did)
-            else:
-                assert decision(did) == record[i], "%d x %d B, step %d: %r decided %d, %r %r" % (
-                    chunks, cs, i, kernels[0], record[i], kernel, did)
-        if end is None:
-            end = (bytes(bits), tuple(a._state))
-        else:
-            assert (bytes(bits), tuple(a._state)) == end, "%r and %r differ" % (kernels[0], kernel)
-
-
 def test_every_kernel_makes_identical_decisions():
+    # the pure kernel's run is the reference; every other kernel replays the same
+    # operations on the same heap (so the same addresses) and is compared step by
+    # step. Each step's result (an offset, or -1) decides the rest of the run (the
+    # next operation is drawn from what is live), so the reference keeps only
+    # those, in one array: a board's fragmented heap affords that
+    # one heap for every config, taken first (aligned to 256, the largest chunk
+    # size): a board's heap, fragmented by the runs, need not find room again
+    whole = chunkalloc.heap(max(c * cs for c, cs, _, _ in CONFIGS) // 256 + 1, 256)
     for chunks, cs, best_fit, ops in CONFIGS:
-        same_decisions(board_chunks(chunks, cs), cs, best_fit, ops // 4)
+        h = whole[:chunks * cs]
+        bits = chunkalloc.heap_bitmap(chunks)
+        n = ops // 4
+        reference = array("i", bytes(4 * n))
+        final = None
+        for kernel in ("pure",) + tuple(k for k in chunkalloc.KERNELS if k != "pure"):
+            a = chunkalloc.ChunkAllocator(h, bits, cs, kernel, best_fit)
+            rng = Rng(cs)
+            live = {}
+            for j in range(n):
+                got = step(a, rng, live)
+                if final is None:
+                    reference[j] = got[-1]
+                else:
+                    assert got[-1] == reference[j], "%s step %d: %r, pure %d" % (
+                        kernel, j, got, reference[j])
+            if final is None:
+                final = (bytes(bits), tuple(a._state))
+            else:
+                assert (bytes(bits), tuple(a._state)) == final, kernel
+            a = live = None
+        h = bits = None  # before the next config's heap: a board holds one at a time
+        gc.collect()

@@ -6,6 +6,7 @@
 
 from fwtest import make, needs_heap_lock, needs_memoryview, heap_lock, heap_unlock
 import chunkalloc
+import chunkalloc_pure
 
 
 def test_heap_lock_really_traps_allocation():
@@ -91,10 +92,27 @@ def test_size_of_check_and_counters_allocate_nothing():
     assert (n, used, live) == (80, 5, 1)
 
 
+def addresses_are_big_ints(a):
+    """Does taking the heap's address allocate (RAM above 2**30 on a 32-bit port)?"""
+    heap_lock()
+    try:
+        chunkalloc_pure.address_of(a.heap)
+        return False
+    except MemoryError:
+        return True
+    finally:
+        heap_unlock()
+
+
 def test_free_by_view_allocates_nothing():
     needs_heap_lock()
     needs_memoryview()
     a = make(16, 16)
+    if chunkalloc._native is None and addresses_are_big_ints(a):
+        # every kernel takes a view's offset from native code where the port has
+        # any; with none, only uctypes.addressof is left, and it makes a big int
+        raise Skip("no native code on this port and RAM above 2**30: a view's address "
+                   "is a big int; free(offset) allocates nothing here")
     v = a.alloc_view(40)
     heap_lock()
     try:

@@ -2,6 +2,9 @@
 
 - every firmware module (firmware/*.py) compiled by mpy-cross for the board's arch
   (viper code inside);
+- chunkalloc_c.mpy: the C kernels as a dynamic native module, where the arch's gcc, make
+  and a MicroPython source tree are at hand (xtensawin has no compiler here: ESP32 boards
+  keep viper); `build` says when it leaves it out;
 - chunkpool.mpy: the static pool sized for the board (--chunks/--chunk-size override);
 - package.json for `mpremote mip install` and manifest.py for freezing into a firmware,
   with the .py sources they name under src/.
@@ -22,6 +25,7 @@ from pathlib import Path
 from . import FIRMWARE, REPO
 from .boards import Board, load_board
 from .mpy import read_file_header
+from .natmod import MODULE as NATMOD, NatmodError, available_source, cached_natmod, why_not
 from .poolgen import POOL_MODULE, check_pool, pool_module
 
 HELP = "compile the firmware for a board: .mpy files, package.json, manifest.py, a sized pool"
@@ -49,9 +53,10 @@ def mpy_cross(source: Path, out: Path, arch: str) -> None:
         raise BuildError(f"mpy-cross -march={arch} failed on {source.name}:\n{result.stderr.strip()}")
 
 
-def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | None = None
-          ) -> list[Path]:
-    """Write board's build into out (replacing it); the files a board installs, in order."""
+def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | None = None,
+          notes: list[str] | None = None, micropython: str | None = None) -> list[Path]:
+    """Write board's build into out (replacing it); the files a board installs, in order.
+    Why the C kernels were left out, if they were, is appended to notes."""
     chunks = chunks or board.chunks
     chunk_size = chunk_size or board.chunk_size
     check_pool(chunks, chunk_size)
@@ -70,9 +75,29 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
         target = out / (name[:-3] + ".mpy")
         mpy_cross(src / name, target, board.arch)
         installed.append(target)
+    natmod, why = build_natmod_for(board, micropython)
+    if natmod:
+        installed.append(Path(shutil.copyfile(natmod, out / natmod.name)))
+    elif notes is not None:
+        notes.append(why)
     write_package_json(out / "package.json", [p.name for p in installed])
     write_manifest(out / "manifest.py", sorted(sources), board)
     return installed
+
+
+def build_natmod_for(board: Board, micropython: str | None = None) -> tuple[Path | None, str]:
+    """(chunkalloc_c.mpy for board's arch, "") or (None, why it is left out)."""
+    reason = why_not(board.arch)
+    if reason is None and board.arch is not None:
+        try:
+            source = available_source(micropython)
+            if source is None:
+                reason = "no MicroPython source tree (pass --micropython or set CHUNKALLOC_MICROPYTHON)"
+            else:
+                return cached_natmod(source, board.arch), ""
+        except (NatmodError, ValueError) as exc:
+            reason = str(exc)
+    return None, f"{NATMOD}.mpy (the C kernels) left out: {reason}; the viper kernels serve"
 
 
 def write_package_json(path: Path, names: list[str]) -> None:
@@ -85,12 +110,16 @@ def write_manifest(path: Path, names: list[str], board: Board) -> None:
              f"#     include(\"{path.resolve()}\")",
              f"metadata(description=\"chunkalloc for {board.name}\", version=\"{PACKAGE_VERSION}\")"]
     lines += [f"module(\"{name}\", base_path=\"src\")" for name in names]
+    lines.append(f"# ({NATMOD}.mpy, a native module, is not frozen: the viper kernels serve a frozen build)")
     path.write_text("\n".join(lines) + "\n")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", default="unix", help="target board (see boards/); default unix")
     parser.add_argument("--out", type=Path, default=None, help="output folder; default build/BOARD")
+    parser.add_argument("--micropython", metavar="DIR|TARBALL", default=None,
+                        help="MicroPython source for the C kernels' native module "
+                             "(default: $CHUNKALLOC_MICROPYTHON, else one already cached)")
     add_pool_arguments(parser)
 
 
@@ -104,12 +133,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         board = load_board(args.board)
         out = args.out or REPO / "build" / board.name
-        files = build(board, out, args.chunks, args.chunk_size)
+        notes: list[str] = []
+        files = build(board, out, args.chunks, args.chunk_size, notes, args.micropython)
     except (ValueError, TypeError, BuildError) as exc:
         print(f"chunkalloc build: {exc}", file=sys.stderr)
         return 1
     for path in files:
         kind = str(read_file_header(path)) if path.suffix == ".mpy" else "source"
         print(f"{path.relative_to(out)}  {path.stat().st_size:6d} B  {kind}")
+    for note in notes:
+        print(note)
     print(f"built {board.name} into {out}: {len(files)} modules, package.json, manifest.py")
     return 0

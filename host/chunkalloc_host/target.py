@@ -25,6 +25,7 @@ from . import FIRMWARE, REPO
 from .boards import Board, load_board
 from .cmd_build import BuildError, build
 from .mpsource import add_source_argument, micropython_source
+from .natmod import unix_folder
 from .qemu import Emulator
 from .qemufw import FirmwareError, firmware as build_firmware
 
@@ -81,7 +82,9 @@ class UnixTarget:
 
     def run(self, code: str, *, capture: bool = False, timeout: float | None = None
             ) -> subprocess.CompletedProcess[str]:
-        path = os.pathsep.join([str(self.firmware), *map(str, self.paths), ".frozen"])
+        natmod = unix_folder() if self.firmware == FIRMWARE else None  # the C kernels, if built
+        path = os.pathsep.join([str(self.firmware), *map(str, self.paths),
+                                *([str(natmod)] if natmod else []), ".frozen"])
         env = dict(os.environ, MICROPYPATH=path)
         return subprocess.run(
             [micropython_binary(), "-X", f"heapsize={self.heap}", "-c", code],

@@ -1,0 +1,353 @@
+// chunkalloc_c: the C kernels (chunkalloc_kernel.h) as a MicroPython dynamic
+// native module. Same functions, arguments and results as chunkalloc_pure.py.
+// Ints arrive as small ints (anything else: alloc and resize answer -2,
+// release -1, so the Python caller runs its checks and raises with a message);
+// buffers come through the buffer protocol. Nothing here allocates, except
+// offset_of/address_of for results that are no small int.
+//
+// Build: make MPY_DIR=/path/to/micropython ARCH=x64|armv6m|armv7m|rv32imc
+// (host/chunkalloc_host/natmod.py does it for `chunkalloc build`).
+
+#include "py/dynruntime.h"
+#include "chunkalloc_kernel.h"
+
+// the bitmap's words (raising TypeError for a non-buffer) and its word count
+// nwords: the words of both rows
+static uint32_t *words_of(mp_obj_t bits, int32_t nwords) {
+    mp_buffer_info_t info;
+    mp_get_buffer_raise(bits, &info, MP_BUFFER_RW);
+    if (nwords < 0 || (size_t)nwords > info.len >> 2 || ((uintptr_t)info.buf & 3) != 0) {
+        mp_raise_ValueError("chunkalloc_c: bitmap too short or misaligned");
+    }
+    return (uint32_t *)info.buf;
+}
+
+static int32_t *state_of(mp_obj_t state) {
+    mp_buffer_info_t info;
+    mp_get_buffer_raise(state, &info, MP_BUFFER_RW);
+    if (info.len < CK_STATE_LEN * sizeof(int32_t) || info.typecode != 'i') {
+        mp_raise_ValueError("chunkalloc_c: state must be array('i') of the allocator");
+    }
+    return (int32_t *)info.buf;
+}
+
+// a small int in 0..CK_MAX (1 if so, into *v), else 0
+static int small(mp_obj_t o, mp_int_t *v) {
+    if (!mp_obj_is_small_int(o)) {
+        return 0;
+    }
+    *v = MP_OBJ_SMALL_INT_VALUE(o);
+    return 1;
+}
+
+static mp_int_t int_arg(mp_obj_t o) {
+    mp_int_t v;
+    if (!small(o, &v) || v < -CK_MAX || v > CK_MAX) {
+        mp_raise_ValueError("chunkalloc_c: int argument out of range");
+    }
+    return v;
+}
+
+#define RESULT(v) MP_OBJ_NEW_SMALL_INT(v)
+
+// alloc(bits, state, size, align)
+static mp_obj_t c_alloc(size_t n_args, const mp_obj_t *args) {
+    mp_int_t size, align;
+    if (!small(args[2], &size) || !small(args[3], &align)
+        || size < 1 || align < 1 || (align & (align - 1)) != 0 || align > CK_MAX) {
+        return RESULT(-2);
+    }
+    int32_t *s = state_of(args[1]);
+    uint32_t *b = words_of(args[0], s[CK_NWORDS] << 1);
+    if (size > CK_MAX) {
+        return RESULT(-1);  // larger than any heap
+    }
+    return RESULT(ck_alloc(b, s, (int32_t)size, (int32_t)align));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_alloc_obj, 4, 4, c_alloc);
+
+// release(bits, state, handle): handle an offset, or a buffer (a view) inside the heap
+static mp_obj_t c_release(mp_obj_t bits, mp_obj_t state, mp_obj_t handle) {
+    int32_t *s = state_of(state);
+    uint32_t *b = words_of(bits, s[CK_NWORDS] << 1);
+    mp_int_t offset;
+    if (!small(handle, &offset)) {
+        mp_buffer_info_t info;
+        if (!mp_get_buffer(handle, &info, MP_BUFFER_READ)) {
+            return RESULT(-1);
+        }
+        uintptr_t heap = ((uintptr_t)(uint32_t)s[CK_BASE_HI] << 30) | (uint32_t)s[CK_BASE];
+        uintptr_t at = (uintptr_t)info.buf;
+        if (at < heap || at - heap >= ((uintptr_t)(uint32_t)s[CK_CHUNKS] << s[CK_SHIFT])) {
+            return RESULT(-1);
+        }
+        offset = (mp_int_t)(at - heap);
+    }
+    if (offset < 0 || offset > CK_MAX) {
+        return RESULT(-1);
+    }
+    return RESULT(ck_release(b, s, (int32_t)offset));
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(c_release_obj, c_release);
+
+// resize(bits, state, offset, size, align)
+static mp_obj_t c_resize(size_t n_args, const mp_obj_t *args) {
+    mp_int_t offset, size, align;
+    if (!small(args[2], &offset) || !small(args[3], &size) || !small(args[4], &align)
+        || offset < 0 || offset > CK_MAX) {
+        return RESULT(-2);
+    }
+    int32_t *s = state_of(args[1]);
+    uint32_t *b = words_of(args[0], s[CK_NWORDS] << 1);
+    if (size > CK_MAX) {  // valid but larger than any heap: it must move (and fails)
+        if (align < 1 || (align & (align - 1)) != 0 || align > CK_MAX
+            || ck_head(b, s, (int32_t)offset) < 0) {
+            return RESULT(-2);
+        }
+        return RESULT(-1);
+    }
+    if (size < 1 || align < 1 || align > CK_MAX) {
+        return RESULT(-2);
+    }
+    return RESULT(ck_resize(b, s, (int32_t)offset, (int32_t)size, (int32_t)align));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_resize_obj, 5, 5, c_resize);
+
+// -- the scans on their own, as in chunkalloc_pure.py ---------------------------
+
+static mp_obj_t c_next_bit(size_t n_args, const mp_obj_t *args) {
+    mp_int_t nwords = int_arg(args[1]);
+    const uint32_t *b = words_of(args[0], nwords << 1);
+    mp_int_t pos = int_arg(args[2]);
+    if (pos < 0) {
+        mp_raise_ValueError("chunkalloc_c: negative position");
+    }
+    return RESULT(ck_next_bit(b, nwords, pos, int_arg(args[3])));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_next_bit_obj, 4, 4, c_next_bit);
+
+static mp_obj_t c_run_end(mp_obj_t bits, mp_obj_t nwords_obj, mp_obj_t i_obj) {
+    mp_int_t nwords = int_arg(nwords_obj);
+    const uint32_t *b = words_of(bits, nwords << 1);
+    mp_int_t i = int_arg(i_obj);
+    if (i < 0) {
+        mp_raise_ValueError("chunkalloc_c: negative chunk");
+    }
+    return RESULT(ck_run_end(b, nwords, i));
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(c_run_end_obj, c_run_end);
+
+// find(bits, nwords, k, first, step, hint, window)
+static mp_obj_t c_find(size_t n_args, const mp_obj_t *args) {
+    mp_int_t nwords = int_arg(args[1]);
+    const uint32_t *b = words_of(args[0], nwords << 1);
+    mp_int_t hint = int_arg(args[5]);
+    if (hint < 0) {
+        mp_raise_ValueError("chunkalloc_c: negative hint");
+    }
+    return RESULT(ck_find(b, nwords, int_arg(args[2]), int_arg(args[3]), int_arg(args[4]),
+        hint, int_arg(args[6])));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_find_obj, 7, 7, c_find);
+
+// fill(bits, start, n, value)
+static mp_obj_t c_fill(size_t n_args, const mp_obj_t *args) {
+    mp_buffer_info_t info;
+    mp_get_buffer_raise(args[0], &info, MP_BUFFER_RW);
+    mp_int_t start = int_arg(args[1]);
+    mp_int_t n = int_arg(args[2]);
+    if (n > 0 && (start < 0 || (size_t)(start + n) > (info.len >> 2) << 5
+                  || ((uintptr_t)info.buf & 3) != 0)) {
+        mp_raise_ValueError("chunkalloc_c: fill outside the bitmap");
+    }
+    ck_fill((uint32_t *)info.buf, start, n, int_arg(args[3]));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_fill_obj, 4, 4, c_fill);
+
+static uint8_t *bytes_of(mp_obj_t buf, mp_int_t start, mp_int_t n) {
+    mp_buffer_info_t info;
+    mp_get_buffer_raise(buf, &info, MP_BUFFER_RW);
+    if (start < 0 || n < 0 || (size_t)(start + n) > info.len) {
+        mp_raise_ValueError("chunkalloc_c: range outside the heap");
+    }
+    return (uint8_t *)info.buf + start;
+}
+
+// copy(heap, dst, src, n): regions that do not overlap
+static mp_obj_t c_copy(size_t n_args, const mp_obj_t *args) {
+    mp_int_t n = int_arg(args[3]);
+    uint8_t *d = bytes_of(args[0], int_arg(args[1]), n);
+    const uint8_t *s = bytes_of(args[0], int_arg(args[2]), n);
+    if ((((uintptr_t)d | (uintptr_t)s | (uintptr_t)n) & 3) == 0) {
+        uint32_t *dw = (uint32_t *)d;
+        const uint32_t *sw = (const uint32_t *)s;
+        for (mp_int_t j = 0; j < n >> 2; j++) {
+            dw[j] = sw[j];
+        }
+    } else {
+        for (mp_int_t j = 0; j < n; j++) {
+            d[j] = s[j];
+        }
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_copy_obj, 4, 4, c_copy);
+
+static mp_obj_t c_zero(mp_obj_t heap, mp_obj_t start, mp_obj_t n_obj) {
+    mp_int_t n = int_arg(n_obj);
+    uint8_t *d = bytes_of(heap, int_arg(start), n);
+    for (mp_int_t j = 0; j < n; j++) {
+        d[j] = 0;
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(c_zero_obj, c_zero);
+
+// offset_of(heap, view): view's first byte from heap's first byte
+static mp_obj_t c_offset_of(mp_obj_t heap, mp_obj_t view) {
+    mp_buffer_info_t h, v;
+    mp_get_buffer_raise(heap, &h, MP_BUFFER_READ);
+    mp_get_buffer_raise(view, &v, MP_BUFFER_READ);
+    mp_int_t d = (mp_int_t)((uintptr_t)v.buf - (uintptr_t)h.buf);
+    if (d >= 0 && d <= CK_MAX) {
+        return RESULT(d);
+    }
+    return mp_obj_new_int(d);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(c_offset_of_obj, c_offset_of);
+
+static mp_obj_t c_address_of(mp_obj_t buf) {
+    mp_buffer_info_t info;
+    mp_get_buffer_raise(buf, &info, MP_BUFFER_READ);
+    return mp_obj_new_int_from_uint((uintptr_t)info.buf);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(c_address_of_obj, c_address_of);
+
+// -- whole methods: op(kind, bits, state, heap, pool, method) ------------------
+// A callable that does one method of ChunkAllocator (try_alloc, alloc, free,
+// realloc) in this one native call: the allocator stores it on the instance,
+// where it shadows the Python method, so a call makes no bytecode frame. When
+// the arguments are bad, keywords are given, or the operation fails (alloc
+// finds no room, realloc no room to move), it calls method(pool, *args), the
+// Python method, which checks again and raises with a message. The bitmap,
+// state and heap buffers never move or resize (the allocator owns them): their
+// addresses are taken once, here.
+
+enum { OP_TRY_ALLOC, OP_ALLOC, OP_FREE, OP_REALLOC };
+
+typedef struct {
+    mp_obj_base_t base;
+    mp_int_t kind;
+    uint32_t *b;
+    int32_t *s;
+    uint8_t *heap;
+    mp_obj_t keep[5];  // bits, state, heap, pool, method
+} op_obj_t;
+
+mp_obj_full_type_t op_type;
+
+static int valid_align(mp_int_t align) {
+    return align >= 1 && align <= CK_MAX && (align & (align - 1)) == 0;
+}
+
+static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    op_obj_t *op = MP_OBJ_TO_PTR(self_in);
+    uint32_t *b = op->b;
+    int32_t *s = op->s;
+    if (n_kw == 0) {
+        mp_int_t size, align = 1, offset;
+        switch (op->kind) {
+            case OP_TRY_ALLOC:
+            case OP_ALLOC:
+                if ((n_args == 1 || (n_args == 2 && small(args[1], &align)))
+                    && small(args[0], &size) && size >= 1 && size <= CK_MAX && valid_align(align)) {
+                    int32_t r = ck_alloc(b, s, (int32_t)size, (int32_t)align);
+                    if (r >= 0 || op->kind == OP_TRY_ALLOC) {
+                        return RESULT(r);
+                    }
+                }
+                break;
+            case OP_FREE:
+                if (n_args == 1) {
+                    if (!small(args[0], &offset)) {
+                        mp_buffer_info_t info;
+                        offset = -1;
+                        if (mp_get_buffer(args[0], &info, MP_BUFFER_READ)) {
+                            offset = ck_offset_in(s, op->heap, (uint8_t *)info.buf);
+                        }
+                    }
+                    if (offset >= 0 && offset <= CK_MAX && ck_release(b, s, (int32_t)offset) > 0) {
+                        return mp_const_none;
+                    }
+                }
+                break;
+            case OP_REALLOC:
+                if ((n_args == 2 || (n_args == 3 && small(args[2], &align)))
+                    && small(args[0], &offset) && small(args[1], &size)
+                    && offset >= 0 && offset <= CK_MAX && size >= 1 && size <= CK_MAX
+                    && valid_align(align)) {
+                    int32_t r = ck_realloc(b, s, op->heap, (int32_t)offset, (int32_t)size,
+                        (int32_t)align);
+                    if (r >= 0) {
+                        return RESULT(r);
+                    }
+                }
+                break;
+        }
+    }
+    // the Python method: checks, messages and the rest
+    mp_obj_t call[8];
+    size_t n = n_args + 2 * n_kw;
+    if (n > 7) {
+        mp_raise_TypeError("chunkalloc_c: too many arguments");
+    }
+    call[0] = op->keep[3];
+    for (size_t j = 0; j < n; j++) {
+        call[j + 1] = args[j];
+    }
+    return mp_call_function_n_kw(op->keep[4], n_args + 1, n_kw, call);
+}
+
+static mp_obj_t c_op(size_t n_args, const mp_obj_t *args) {
+    mp_int_t kind = int_arg(args[0]);
+    int32_t *s = state_of(args[2]);
+    uint32_t *b = words_of(args[1], s[CK_NWORDS] << 1);
+    mp_buffer_info_t heap;
+    mp_get_buffer_raise(args[3], &heap, MP_BUFFER_RW);
+    if (kind < OP_TRY_ALLOC || kind > OP_REALLOC
+        || heap.len < ((size_t)(uint32_t)s[CK_CHUNKS] << s[CK_SHIFT])) {
+        mp_raise_ValueError("chunkalloc_c: bad op");
+    }
+    op_obj_t *op = mp_obj_malloc(op_obj_t, (mp_obj_type_t *)&op_type);
+    op->kind = kind;
+    op->b = b;
+    op->s = s;
+    op->heap = (uint8_t *)heap.buf;
+    for (int j = 0; j < 5; j++) {
+        op->keep[j] = args[j + 1];
+    }
+    return MP_OBJ_FROM_PTR(op);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_op_obj, 6, 6, c_op);
+
+mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
+    MP_DYNRUNTIME_INIT_ENTRY
+    op_type.base.type = (void *)&mp_type_type;
+    op_type.flags = MP_TYPE_FLAG_NONE;
+    op_type.name = MP_QSTR_op;
+    MP_OBJ_TYPE_SET_SLOT(&op_type, call, op_call, 0);
+    mp_store_global(MP_QSTR_op, MP_OBJ_FROM_PTR(&c_op_obj));
+    mp_store_global(MP_QSTR_alloc, MP_OBJ_FROM_PTR(&c_alloc_obj));
+    mp_store_global(MP_QSTR_release, MP_OBJ_FROM_PTR(&c_release_obj));
+    mp_store_global(MP_QSTR_resize, MP_OBJ_FROM_PTR(&c_resize_obj));
+    mp_store_global(MP_QSTR_next_bit, MP_OBJ_FROM_PTR(&c_next_bit_obj));
+    mp_store_global(MP_QSTR_run_end, MP_OBJ_FROM_PTR(&c_run_end_obj));
+    mp_store_global(MP_QSTR_find, MP_OBJ_FROM_PTR(&c_find_obj));
+    mp_store_global(MP_QSTR_fill, MP_OBJ_FROM_PTR(&c_fill_obj));
+    mp_store_global(MP_QSTR_copy, MP_OBJ_FROM_PTR(&c_copy_obj));
+    mp_store_global(MP_QSTR_zero, MP_OBJ_FROM_PTR(&c_zero_obj));
+    mp_store_global(MP_QSTR_offset_of, MP_OBJ_FROM_PTR(&c_offset_of_obj));
+    mp_store_global(MP_QSTR_address_of, MP_OBJ_FROM_PTR(&c_address_of_obj));
+    MP_DYNRUNTIME_INIT_EXIT
+}
