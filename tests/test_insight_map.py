@@ -116,7 +116,7 @@ def test_on_a_board_the_map_command_first_copies_the_map_module_and_the_demo(tmp
             return subprocess.CompletedProcess([], 0, "")
 
     board = Board()
-    monkeypatch.setattr(cmd_map, "open_target", lambda board_name, port: board)
+    monkeypatch.setattr(cmd_map, "open_target", lambda board_name, port, **options: board)
     assert cli.main(["map", "--board", "esp32", "--seconds", "0.3", "--out",
                      str(tmp_path / "m.png")]) == 0
     assert board.copied == ["chunkalloc_map.py", "demo.py"]

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from subprocess import CompletedProcess
+from typing import Callable
 
 from . import FIRMWARE
-from .target import BoardTarget, Target
+from .target import Target
 
 DEMO = "from demo import make_pool, run\n"
 
@@ -38,10 +40,11 @@ def workload_code(script: Path | None) -> str:
 def install(target: Target, module: str, script: Path | None) -> None:
     """Copy module (and the demo, if it is the workload) onto a board target that runs
     what is installed; a mounted build folder already holds every firmware module."""
-    if not isinstance(target, BoardTarget) or target.mount is not None:
-        return  # the unix port reads firmware/ directly
+    put: Callable[[list[Path]], CompletedProcess[str]] | None = getattr(target, "put", None)
+    if put is None or getattr(target, "mount", None) is not None:
+        return  # the unix port (no put) reads firmware/ directly
     files = [FIRMWARE / f"{module}.py"] + ([FIRMWARE / "demo.py"] if script is None else [])
-    done = target.put(files)
+    done = put(files)
     if done.returncode:
         raise SystemExit(f"chunkalloc: could not copy {', '.join(f.name for f in files)}"
                          f" to the board: {(done.stdout or '').strip()[-300:]}")
