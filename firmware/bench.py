@@ -414,8 +414,14 @@ def summary(lat, n, timer):
 
 
 def _ballast(nbytes):
-    """Live application data on the GC heap: small objects that the GC traces."""
-    return [bytearray(32) for _ in range(nbytes // 64)]
+    """Live application data on the GC heap: small objects that the GC traces. The
+    list is made whole first: grown an item at a time, its old copies are garbage
+    that a board's full heap may not have room for beside it."""
+    gc.collect()
+    junk = [None] * (nbytes // 64)
+    for i in range(len(junk)):
+        junk[i] = bytearray(32)
+    return junk
 
 
 def _gc_setup(threshold):

@@ -40,7 +40,17 @@ TIMED = ("seed", "mcu", "realloc")  # timed op by op on the unix port
 BOARD_WORKLOADS = ("mcu", "pair")  # on a board (efficiency makes the same decisions anywhere)
 SCENARIOS = ("idle", "loaded")
 OTHERS = ("firstfit", "linked-list", "bytearray")  # contenders besides chunkalloc's kernels
-CPYTHON_CONTENDERS = ("pure", "bytearray")  # on the MCU mix, idle (CPython frees by refcount)
+def cpython_contenders() -> tuple[str, ...]:
+    """The CPython runs (the MCU mix, idle: CPython frees by refcount): chunkalloc's C
+    kernel where the CPython extension was built (`pip install -e .` compiles it into
+    firmware/), its pure kernel, and bytearray(n)."""
+    from importlib.machinery import PathFinder
+
+    built = PathFinder.find_spec("chunkalloc_c", [str(FIRMWARE)]) is not None
+    return ("c", "pure", "bytearray") if built else ("pure", "bytearray")
+
+
+CPYTHON_CONTENDERS = cpython_contenders()
 BASELINE = "bytearray"
 PREFIX = "BENCH "
 FILES = ("bench.py", "bench_workloads.py", "bench_linked.py", "xorshift.py")  # beside the deployed core
