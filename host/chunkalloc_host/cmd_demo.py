@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .target import add_target_arguments, open_target
+from .target import BoardTarget, add_target_arguments, open_target
 
 HELP = "run the freestanding demo: a heap-locked packet pipeline served from one pool"
 
@@ -16,4 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     target = open_target(args.board, args.port, micropython=args.micropython)
-    return target.run(f"import demo\ndemo.main({args.seconds!r})").returncode
+    try:
+        return target.run(f"import demo\ndemo.main({args.seconds!r})").returncode
+    finally:
+        if isinstance(target, BoardTarget):
+            target.close()

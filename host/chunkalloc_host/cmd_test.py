@@ -99,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
         board = load_board(args.board)
         target = open_target(board.name, args.port, micropython=args.micropython)
         assert isinstance(target, BoardTarget)
-        return run_board(target, modules, args.timeout)
+        try:
+            return run_board(target, modules, args.timeout)
+        finally:
+            target.close()
     except (ValueError, BuildError, TargetError) as exc:
         print(f"chunkalloc test: {exc}", file=sys.stderr)
         return 1

@@ -105,6 +105,7 @@ class BoardTarget:
     port: str
     mount: Path | None = None
     restart: Callable[[], None] | None = None  # an emulated board: start a fresh one
+    stop: Callable[[], None] | None = None  # an emulated board: stop it
     counts_instructions: bool = False  # QEMU with -icount: 1 µs of board time = 1000 instructions
 
     def mpremote(self, *args: str, capture: bool = False, timeout: float | None = None
@@ -128,6 +129,11 @@ class BoardTarget:
         elif err:
             sys.stderr.write(err)
         return result
+
+    def close(self) -> None:
+        """Stop the board if it was started for this target (an emulated one)."""
+        if self.stop is not None:
+            self.stop()
 
     def _mounted(self) -> list[str]:
         return ["mount", str(self.mount)] if self.mount is not None else []
@@ -211,6 +217,7 @@ def _emulated_target(board: Board, mount: Path | None, icount: bool,
         target.port = emulator.start()
 
     target.restart = restart
+    target.stop = emulator.stop
     return target
 
 
