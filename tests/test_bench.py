@@ -74,7 +74,11 @@ def test_timed_results_carry_latency_stats_clock_and_ratios(quick):
         op = "realloc" if r["workload"] == "realloc" else "alloc"
         assert r[op]["n"] > 0 and r["failures"] >= 0 and r["total_ns"] >= 0
         assert r["clock"] and r["clock_resolution_ns"] >= 1 and r["timing"]
-        assert r["vs_bytearray"]["total"] > 0
+        # >= 0: a kernel faster than the 1 µs clock, net of the timer's own cost, may
+        # total 0 in a --quick run (seen with the C kernel on a loaded machine)
+        assert r["vs_bytearray"]["total"] >= 0
+        if r["contender"] == "bytearray":
+            assert r["vs_bytearray"]["total"] == 1.0
         if r["workload"] == "pair":  # timed whole, the loop without the pairs taken off
             assert r["timing"] == "whole loop" and r[op]["n"] == r["free"]["n"] == r["steps"]
             assert r["harness_ns"] >= 0 and r["wall_ns"] >= r["total_ns"]
