@@ -20,9 +20,9 @@ import pytest
 
 from chunkalloc_host import FIRMWARE, cli, cmd_bench
 from chunkalloc_host.boards import load_board
-from chunkalloc_host.cmd_bench import (BASELINE, BOARD_WORKLOADS, CPYTHON_CONTENDERS, FILES,
+from chunkalloc_host.cmd_bench import (BASELINE, BOARD_WORKLOADS, CPYTHON_CONTENDERS,
                                        OTHERS, SCENARIOS, TIMED, add_instructions, add_ratios,
-                                       board_jobs, install, median_run, parse, parse_all)
+                                       board_jobs, median_run, parse, parse_all)
 from chunkalloc_host.target import UnixTarget
 
 STATS = {"n", "median", "mean", "p99", "p999", "max", "total", "cdf"}
@@ -234,25 +234,6 @@ def test_on_a_counting_board_the_report_is_in_instructions(tmp_path, monkeypatch
     assert "instr/op" in text and "instructions are not cycles" in text
     assert "median" not in text  # no op-by-op latencies from a board
     assert not list(tmp_path.glob("*.png"))
-
-
-def test_on_a_board_without_a_build_folder_the_benchmark_modules_are_copied_first():
-    class Board:
-        def __init__(self, mount: Path | None) -> None:
-            self.mount = mount
-            self.copied: list[Path] = []
-
-        def put(self, paths: list[Path]) -> subprocess.CompletedProcess:
-            self.copied += paths
-            return subprocess.CompletedProcess([], 0, "")
-
-    board = Board(None)
-    install(board)
-    assert board.copied == [FIRMWARE / name for name in FILES]
-    assert all(path.exists() for path in board.copied)
-    served = Board(Path("build/qemu-m3"))  # the build folder, mounted, has them as .mpy
-    install(served)
-    assert served.copied == []
 
 
 def test_output_without_a_bench_line_is_an_error():

@@ -100,23 +100,3 @@ def test_map_command_snapshots_a_live_pool_on_the_unix_port(tmp_path):
 def test_bad_map_text_is_an_error_naming_the_line(damage, message):
     with pytest.raises(heapmap.MapError, match=message):
         heapmap.parse(damage(map_text(known_pool())))
-
-
-def test_on_a_board_the_map_command_first_copies_the_map_module_and_the_demo(tmp_path, monkeypatch):
-    import subprocess
-
-    from chunkalloc_host import cmd_map
-    from chunkalloc_host.target import UnixTarget
-
-    class Board(UnixTarget):  # a board as the commands see one: run() and put()
-        copied: list[str] = []
-
-        def put(self, paths):
-            self.copied += [p.name for p in paths]
-            return subprocess.CompletedProcess([], 0, "")
-
-    board = Board()
-    monkeypatch.setattr(cmd_map, "open_target", lambda board_name, port, **options: board)
-    assert cli.main(["map", "--board", "esp32", "--seconds", "0.3", "--out",
-                     str(tmp_path / "m.png")]) == 0
-    assert board.copied == ["chunkalloc_map.py", "demo.py"]

@@ -3,7 +3,7 @@ in two GC scenarios side by side: an idle GC heap and a board-like loaded one.
 
 On the unix port each (workload, contender, scenario) runs as its own target call, so one
 process's heap never colours another's timings, and every operation is timed on its own;
-the CPython path (chunkalloc's pure kernels against CPython's own bytearray) runs the MCU
+the CPython path (chunkalloc's kernels there against CPython's own bytearray) runs the MCU
 mix in a `python` subprocess. On a board the jobs of one contender run in one call on a
 freshly started board (an emulated board boots and mounts its build folder for each), and
 each loop is timed whole with the loop's own bookkeeping taken off; on an emulated board
@@ -53,7 +53,6 @@ def cpython_contenders() -> tuple[str, ...]:
 CPYTHON_CONTENDERS = cpython_contenders()
 BASELINE = "bytearray"
 PREFIX = "BENCH "
-FILES = ("bench.py", "bench_workloads.py", "bench_linked.py", "xorshift.py")  # beside the deployed core
 PAIRS_PER_STEP = 10  # the pair workload runs steps / 10 pairs (pure: a whole-pool scan each)
 UNIX = {"steps": 20000, "pool_kib": 256}
 BOARD = {"steps": 2000, "pool_kib": 32}  # the MCU mix sized to a ~135 KB GC heap
@@ -139,18 +138,6 @@ def parse(output: str) -> Result:
     if not found:
         raise ValueError("no BENCH line in the output")
     return found[0]
-
-
-def install(target: Any) -> None:
-    """Copy the benchmark modules onto a board target that is not served a build folder
-    (the unix port reads firmware/ directly; a mounted build has them as .mpy); the core
-    itself is installed by `chunkalloc deploy`."""
-    if not hasattr(target, "put") or getattr(target, "mount", None) is not None:
-        return
-    done = target.put([FIRMWARE / name for name in FILES])
-    if done.returncode:
-        raise SystemExit("chunkalloc bench: could not copy the benchmark to the board: "
-                         f"{(done.stdout or '').strip()[-300:]}")
 
 
 def _call(target: Any, runtime: str, code: str, what: str, timeout: float = 900
@@ -399,7 +386,6 @@ def run(args: argparse.Namespace) -> int:
         target = open_target(args.board, args.port, icount=emulated, micropython=micropython)
     else:
         target = open_target(args.board, args.port)
-    install(target)
     counting = bool(getattr(target, "counts_instructions", False))
     started = time.monotonic()
     pool_bytes = pool_kib * 1024

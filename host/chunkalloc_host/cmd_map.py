@@ -9,7 +9,7 @@ from pathlib import Path
 from . import heapmap
 from .atomic import write_text_atomically
 from .target import add_target_arguments, open_target
-from .workload import add_workload_arguments, install, workload_code
+from .workload import add_workload_arguments, workload_code
 
 HELP = "snapshot a live pool's heap map on the target and draw it as a PNG with its metrics"
 
@@ -51,7 +51,6 @@ def run(args: argparse.Namespace) -> int:
         text, source = args.input.read_text(errors="replace"), str(args.input)
     else:
         target = open_target(args.board, args.port, micropython=args.micropython)
-        install(target, "chunkalloc_map", args.script)
         done = target.run(snapshot_code(args.script, args.seconds, args.at), capture=True)
         text, source = done.stdout, f"{args.board} output"
         if done.returncode:

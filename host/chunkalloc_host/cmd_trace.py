@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import tracefile
 from .target import add_target_arguments, open_target
-from .workload import add_workload_arguments, install, workload_code
+from .workload import add_workload_arguments, workload_code
 
 HELP = "record the demo's (or a script's) allocations on the target into a trace file"
 
@@ -36,7 +36,6 @@ def trace_code(script: Path | None, seconds: float, records: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     target = open_target(args.board, args.port, micropython=args.micropython)
-    install(target, "chunkalloc_trace", args.script)
     done = target.run(trace_code(args.script, args.seconds, args.records), capture=True)
     if done.returncode:
         print(done.stdout, end="", file=sys.stderr)

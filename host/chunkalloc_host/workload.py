@@ -4,20 +4,14 @@ Either way it is MicroPython code that provides make_pool() -> ChunkAllocator
 and run(pool, seconds, tick=None), tick(pool) being called about every 100 ms
 with the GC heap unlocked (the interface of firmware/demo.py).
 
-On a board the build folder, mounted, holds every firmware module; a board reached
-without a mount gets the insight module the command needs (and demo.py when the demo
-is the workload) copied first, the core itself being installed by `chunkalloc deploy`.
+On a board the build folder, mounted (see target.py), holds every firmware module, the
+insight modules and demo.py among them; a user's script is sent as code.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from subprocess import CompletedProcess
-from typing import Callable
-
-from . import FIRMWARE
-from .target import Target
 
 DEMO = "from demo import make_pool, run\n"
 
@@ -35,16 +29,3 @@ def workload_code(script: Path | None) -> str:
     if script is None:
         return DEMO
     return script.read_text() + "\n"
-
-
-def install(target: Target, module: str, script: Path | None) -> None:
-    """Copy module (and the demo, if it is the workload) onto a board target that runs
-    what is installed; a mounted build folder already holds every firmware module."""
-    put: Callable[[list[Path]], CompletedProcess[str]] | None = getattr(target, "put", None)
-    if put is None or getattr(target, "mount", None) is not None:
-        return  # the unix port (no put) reads firmware/ directly
-    files = [FIRMWARE / f"{module}.py"] + ([FIRMWARE / "demo.py"] if script is None else [])
-    done = put(files)
-    if done.returncode:
-        raise SystemExit(f"chunkalloc: could not copy {', '.join(f.name for f in files)}"
-                         f" to the board: {(done.stdout or '').strip()[-300:]}")
