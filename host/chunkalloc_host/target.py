@@ -232,13 +232,12 @@ def open_target(board: str = "unix", port: str | None = None, *, mount: bool = T
     if board == "unix" and port is None:
         return UnixTarget()
     definition = load_board(board)
-    folder = None
-    if mount:
+    folder = build_folder(definition) if mount else None
+    if folder is not None:
         try:
-            build(definition, build_folder(definition))
+            build(definition, folder)
         except BuildError as exc:
             raise TargetError(str(exc)) from None
-        folder = build_folder(definition)
     if definition.kind == "qemu" and port is None:
         return _emulated_target(definition, folder, icount, micropython)
     if port in (None, "auto"):
