@@ -6,9 +6,19 @@
 // offset_of/address_of for results that are no small int.
 //
 // Build: make MPY_DIR=/path/to/micropython ARCH=x64|armv6m|armv7m|rv32imc
-// (host/chunkalloc_host/natmod.py does it for `chunkalloc build`).
+// (host/chunkalloc_host/natmod.py does it for `chunkalloc build`). The same
+// file is a user C module (micropython.cmake / micropython.mk beside it):
+// compiled into a firmware image, with the same import name and interface;
+// what only one of the two builds needs is under MICROPY_ENABLE_DYNRUNTIME.
 
+#if MICROPY_ENABLE_DYNRUNTIME
 #include "py/dynruntime.h"
+#else
+#include "py/runtime.h"
+// firmware builds take messages as MP_ERROR_TEXT (compressible); a .mpy as strings
+#define mp_raise_ValueError(msg) mp_raise_ValueError(MP_ERROR_TEXT(msg))
+#define mp_raise_TypeError(msg) mp_raise_TypeError(MP_ERROR_TEXT(msg))
+#endif
 #include "chunkalloc_kernel.h"
 
 // the bitmap's words (raising TypeError for a non-buffer) and its word count
@@ -245,7 +255,11 @@ typedef struct {
     mp_obj_t keep[5];  // bits, state, heap, pool, method
 } op_obj_t;
 
-mp_obj_full_type_t op_type;
+#if MICROPY_ENABLE_DYNRUNTIME
+mp_obj_full_type_t op_type;  // filled in by mpy_init: a .mpy has no const types
+#else
+static const mp_obj_type_t op_type;
+#endif
 
 static int valid_align(mp_int_t align) {
     return align >= 1 && align <= CK_MAX && (align & (align - 1)) == 0;
@@ -309,6 +323,10 @@ static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
     return mp_call_function_n_kw(op->keep[4], n_args + 1, n_kw, call);
 }
 
+#if !MICROPY_ENABLE_DYNRUNTIME
+static MP_DEFINE_CONST_OBJ_TYPE(op_type, MP_QSTR_op, MP_TYPE_FLAG_NONE, call, op_call);
+#endif
+
 static mp_obj_t c_op(size_t n_args, const mp_obj_t *args) {
     mp_int_t kind = int_arg(args[0]);
     int32_t *s = state_of(args[2]);
@@ -331,6 +349,7 @@ static mp_obj_t c_op(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_op_obj, 6, 6, c_op);
 
+#if MICROPY_ENABLE_DYNRUNTIME
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
     MP_DYNRUNTIME_INIT_ENTRY
     op_type.base.type = (void *)&mp_type_type;
@@ -351,3 +370,27 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_address_of, MP_OBJ_FROM_PTR(&c_address_of_obj));
     MP_DYNRUNTIME_INIT_EXIT
 }
+#else
+static const mp_rom_map_elem_t chunkalloc_c_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_chunkalloc_c) },
+    { MP_ROM_QSTR(MP_QSTR_op), MP_ROM_PTR(&c_op_obj) },
+    { MP_ROM_QSTR(MP_QSTR_alloc), MP_ROM_PTR(&c_alloc_obj) },
+    { MP_ROM_QSTR(MP_QSTR_release), MP_ROM_PTR(&c_release_obj) },
+    { MP_ROM_QSTR(MP_QSTR_resize), MP_ROM_PTR(&c_resize_obj) },
+    { MP_ROM_QSTR(MP_QSTR_next_bit), MP_ROM_PTR(&c_next_bit_obj) },
+    { MP_ROM_QSTR(MP_QSTR_run_end), MP_ROM_PTR(&c_run_end_obj) },
+    { MP_ROM_QSTR(MP_QSTR_find), MP_ROM_PTR(&c_find_obj) },
+    { MP_ROM_QSTR(MP_QSTR_fill), MP_ROM_PTR(&c_fill_obj) },
+    { MP_ROM_QSTR(MP_QSTR_copy), MP_ROM_PTR(&c_copy_obj) },
+    { MP_ROM_QSTR(MP_QSTR_zero), MP_ROM_PTR(&c_zero_obj) },
+    { MP_ROM_QSTR(MP_QSTR_offset_of), MP_ROM_PTR(&c_offset_of_obj) },
+    { MP_ROM_QSTR(MP_QSTR_address_of), MP_ROM_PTR(&c_address_of_obj) },
+};
+static MP_DEFINE_CONST_DICT(chunkalloc_c_globals, chunkalloc_c_globals_table);
+
+const mp_obj_module_t chunkalloc_c_user_cmodule = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&chunkalloc_c_globals,
+};
+MP_REGISTER_MODULE(MP_QSTR_chunkalloc_c, chunkalloc_c_user_cmodule);
+#endif

@@ -28,8 +28,13 @@ class Board:
 
     @property
     def kind(self) -> str:
-        """How the board is reached: local (unix port), serial or qemu."""
+        """How the board is reached: local (unix port), serial, qemu or rp2040js."""
         return str(self.connect.get("kind", "serial"))
+
+    @property
+    def emulated(self) -> bool:
+        """Started by us on demand: QEMU, or the real rp2 firmware on rp2040js."""
+        return self.kind in ("qemu", "rp2040js")
 
     @property
     def pool_bytes(self) -> int:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from pathlib import Path
 
 COMMANDS = ["demo", "test", "bench", "build", "deploy", "firmware", "run", "map", "trace", "replay", "tune"]
 
@@ -32,8 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# options naming a file that stand for an environment variable for the rest of the run
+# (the emulated Pico's inputs, read where the board is started)
+OPTION_ENV = {"bootrom": "CHUNKALLOC_RP2040_BOOTROM", "rp2_overlay": "CHUNKALLOC_MICROPYTHON_RP2"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for option, variable in OPTION_ENV.items():
+        value = getattr(args, option, None)
+        if value:
+            os.environ[variable] = str(Path(value).expanduser().resolve())
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:

@@ -382,7 +382,7 @@ def run(args: argparse.Namespace) -> int:
     micropython = getattr(args, "micropython", None)
     if on_board:
         from .boards import load_board
-        emulated = load_board(args.board).kind == "qemu" and args.port is None
+        emulated = load_board(args.board).emulated and args.port is None
         target = open_target(args.board, args.port, icount=emulated, micropython=micropython)
     else:
         target = open_target(args.board, args.port)

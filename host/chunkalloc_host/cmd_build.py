@@ -25,7 +25,7 @@ from pathlib import Path
 from . import FIRMWARE, REPO
 from .boards import Board, load_board
 from .mpy import read_file_header
-from .natmod import MODULE as NATMOD, NatmodError, available_source, cached_natmod, why_not
+from .natmod import MODULE as NATMOD, SOURCE, NatmodError, available_source, cached_natmod, why_not
 from .poolgen import POOL_MODULE, check_pool, pool_module
 
 HELP = "compile the firmware for a board: .mpy files, package.json, manifest.py, a sized pool"
@@ -110,7 +110,9 @@ def write_manifest(path: Path, names: list[str], board: Board) -> None:
              f"#     include(\"{path.resolve()}\")",
              f"metadata(description=\"chunkalloc for {board.name}\", version=\"{PACKAGE_VERSION}\")"]
     lines += [f"module(\"{name}\", base_path=\"src\")" for name in names]
-    lines.append(f"# ({NATMOD}.mpy, a native module, is not frozen: the viper kernels serve a frozen build)")
+    lines.append(f"# ({NATMOD}.mpy, a native module, cannot be frozen: for the C kernels in the image, build it "
+                 f"with USER_C_MODULES={SOURCE / 'micropython.cmake'} (cmake ports: rp2, esp32) or "
+                 f"USER_C_MODULES={SOURCE.parent} (make ports); else the viper kernels serve)")
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         if board.kind == "local":
             raise TargetError("the unix port imports from a folder: "
                               f"chunkalloc build --board unix, then MICROPYPATH={REPO / 'build' / 'unix'}")
-        if board.kind == "qemu" and args.port is None:
+        if board.emulated and args.port is None:
             raise TargetError(f"the emulated {board.name} has no file system to install on: "
                               f"`chunkalloc firmware --board {board.name}` freezes chunkalloc into "
                               "its firmware, and test, bench and demo serve it the build with mpremote mount")

@@ -1,6 +1,6 @@
 """`chunkalloc run --board NAME SCRIPT`: run a script on a board, with what is on it.
 
-On an emulated board (qemu-*) this boots the firmware with chunkalloc frozen in
+On an emulated board (qemu-*, rp2040-emu) this boots the firmware with chunkalloc frozen in
 (`chunkalloc firmware`, built if it is not cached) and runs the script with nothing
 mounted or copied: what the script imports comes from the image. On a real board it runs
 the script against what is installed (`chunkalloc deploy`, or a frozen firmware); on the
@@ -16,7 +16,7 @@ from pathlib import Path
 from .boards import load_board
 from .cmd_build import BuildError
 from .cmd_firmware import frozen_firmware
-from .qemu import Emulator
+from .images import emulator, image_file
 from .qemufw import FirmwareError
 from .target import BoardTarget, TargetError, add_target_arguments, open_target
 
@@ -35,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         board = load_board(args.board)
-        if board.kind == "qemu" and args.port is None:
-            elf, _ = frozen_firmware(board, args.micropython)
-            with Emulator(board, elf) as url:
+        if board.emulated and args.port is None:
+            folder, _ = frozen_firmware(board, args.micropython)
+            with emulator(board, image_file(board, folder)) as url:
                 done = BoardTarget(board, url).run_file(args.script, timeout=args.timeout)
             return done.returncode
         target = open_target(board.name, args.port, mount=False)

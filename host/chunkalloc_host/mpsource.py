@@ -9,6 +9,12 @@ with py/ and ports/), taken from, in order:
 
 Tarballs and clones land in the cache folder (cache_dir()), once: a tarball is extracted
 under a name made from its sha256, so a changed tarball is extracted anew.
+
+The rp2 port (`rp2_source(spec, overlay)`) needs more than that tree: ports/rp2 and the
+submodules it pins (pico-sdk, tinyusb, ...). They come from a tree that has them already
+(a clone gets them with `make -C ports/rp2 submodules`), else from an overlay tarball
+(`--rp2-overlay`, CHUNKALLOC_MICROPYTHON_RP2, else micropython-1.28.0-rp2.tar.gz beside
+the base tarball) extracted over a copy of the base tree.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from pathlib import Path
 TAG = "v1.28.0"
 UPSTREAM = "https://github.com/micropython/micropython"
 ENV = "CHUNKALLOC_MICROPYTHON"
+RP2_ENV = "CHUNKALLOC_MICROPYTHON_RP2"
 
 
 def cache_dir() -> Path:
@@ -124,6 +131,67 @@ def micropython_source(spec: str | None = None) -> Path:
     raise ValueError(f"{spec}: neither a MicroPython source folder nor a .tar.gz of one")
 
 
+def has_rp2_port(root: Path) -> bool:
+    return (root / "ports" / "rp2" / "CMakeLists.txt").is_file() \
+        and (root / "lib" / "pico-sdk" / "CMakeLists.txt").is_file()
+
+
+def _overlay_beside(spec: str | None) -> Path | None:
+    """micropython-X-rp2.tar.gz beside the base tarball micropython-X.tar.gz, if there."""
+    spec = spec or os.environ.get(ENV)
+    if not spec or not spec.endswith(".tar.gz"):
+        return None
+    beside = Path(spec[: -len(".tar.gz")] + "-rp2.tar.gz").expanduser()
+    return beside if beside.is_file() else None
+
+
+def rp2_source(spec: str | None = None, overlay: str | None = None) -> Path:
+    """A MicroPython tree that builds ports/rp2: the base tree (spec, as micropython_source)
+    if it has the port and its submodules, else the base tree with the overlay over it."""
+    base = micropython_source(spec)
+    if has_rp2_port(base):
+        return base
+    found = overlay or os.environ.get(RP2_ENV)
+    path = Path(found).expanduser() if found else _overlay_beside(spec)
+    if path is None:
+        if base.name == f"micropython-{TAG}":  # our clone: fetch the port's submodules
+            command = ["make", "-C", str(base / "ports" / "rp2"), "submodules"]
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode == 0 and has_rp2_port(base):
+                return base
+        raise ValueError(f"{base} has no ports/rp2 with its submodules (pico-sdk, tinyusb): pass "
+                         f"--rp2-overlay TARBALL or set {RP2_ENV} (micropython-1.28.0-rp2.tar.gz)")
+    if not (path.is_file() and tarfile.is_tarfile(path)):
+        raise ValueError(f"{path}: not a .tar.gz overlay of the rp2 port")
+    target = cache_dir() / f"micropython-rp2-{base.name[-8:]}-{_sha256(path)[:8]}"
+    with locked(target.name):
+        if not has_rp2_port(target):
+            partial = target.with_name(target.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(base, partial, symlinks=True)
+            unpacked = target.with_name(target.name + ".overlay")
+            shutil.rmtree(unpacked, ignore_errors=True)
+            with tarfile.open(path) as archive:
+                archive.extractall(unpacked)  # noqa: S202 - our own pinned source
+            tops = [p for p in unpacked.iterdir() if p.is_dir()]  # one top folder, as the base
+            shutil.copytree(tops[0] if len(tops) == 1 else unpacked, partial, symlinks=True,
+                            dirs_exist_ok=True)
+            shutil.rmtree(unpacked)
+            if not has_rp2_port(partial):
+                shutil.rmtree(partial)
+                raise ValueError(f"{path}: no ports/rp2 and lib/pico-sdk inside")
+            shutil.rmtree(target, ignore_errors=True)
+            partial.rename(target)
+    return target
+
+
 def add_source_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--micropython", metavar="DIR|TARBALL", default=None,
                         help=f"MicroPython {TAG} source (default: ${ENV}, else a git clone)")
+    parser.add_argument("--bootrom", metavar="FILE", default=None,
+                        help="the RP2040 bootrom (B1, 16 KiB) for rp2040-emu "
+                             "(default: $CHUNKALLOC_RP2040_BOOTROM)")
+    parser.add_argument("--rp2-overlay", metavar="TARBALL", default=None,
+                        help="the rp2 port and its submodules over that source, for the "
+                             f"rp2040-emu board (default: ${RP2_ENV}, else the -rp2.tar.gz "
+                             "beside the source tarball)")

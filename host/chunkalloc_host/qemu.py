@@ -20,7 +20,7 @@ from .boards import Board
 BOOT_TIMEOUT = 15.0  # seconds until the serial port accepts a connection
 
 
-def _stop_with_parent() -> None:
+def stop_with_parent() -> None:
     """In the child (Linux): QEMU gets SIGTERM when we die, even if killed."""
     try:
         import ctypes
@@ -53,7 +53,7 @@ class Emulator:
         port = free_port()
         process = subprocess.Popen(self.command(port), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   preexec_fn=_stop_with_parent)
+                                   preexec_fn=stop_with_parent)
         self.process = process
         deadline = time.monotonic() + BOOT_TIMEOUT
         while True:

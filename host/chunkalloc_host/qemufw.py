@@ -3,7 +3,8 @@
 `firmware(board, source, frozen=None)` runs the QEMU port's make for the board's
 MicroPython board (boards/qemu-*.json: connect.micropython_board and connect.make) and
 returns firmware.elf. With frozen (a `chunkalloc build` folder: manifest.py and src/),
-every module the build names is frozen into the image, viper code as machine code.
+every module the build names is frozen into the image, viper code as machine code, and
+the C kernels are compiled in as a user C module (firmware/c/micropython.mk).
 The image is kept in the cache under a key made of the source, the make arguments and
 the frozen files, so an unchanged board is built once.
 """
@@ -17,14 +18,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from . import FIRMWARE
 from .boards import Board
+from .buildsteps import FirmwareError, run_steps
 from .mpsource import cache_dir, locked, source_id
+from .natmod import source_hash
 
-BUILD_TIMEOUT = 900.0  # seconds: a board takes 15-60 s with -j2; mpy-cross 10 s more
-
-
-class FirmwareError(Exception):
-    """A firmware could not be built; the message says why and what to install."""
+__all__ = ["FirmwareError", "firmware", "missing"]
 
 
 def missing(board: Board) -> str | None:
@@ -49,7 +49,9 @@ def _expand(arg: str, board: Board) -> str:
 
 def make_arguments(board: Board, frozen: Path | None) -> list[str]:
     manifest = str((frozen / "manifest.py").resolve()) if frozen else ""
-    return [f"BOARD={board.connect['micropython_board']}", f"FROZEN_MANIFEST={manifest}",
+    # USER_C_MODULES: the folder whose sub-folders have a micropython.mk (firmware/c/)
+    modules = [f"USER_C_MODULES={FIRMWARE}"] if frozen else []
+    return [f"BOARD={board.connect['micropython_board']}", f"FROZEN_MANIFEST={manifest}", *modules,
             *(_expand(arg, board) for arg in board.connect.get("make", []))]
 
 
@@ -58,12 +60,13 @@ def cache_key(board: Board, source: Path, frozen: Path | None) -> str:
                                         board.connect.get("micropython_board"),
                                         board.connect.get("make", [])]).encode())
     if frozen is not None:
+        digest.update(source_hash().encode())  # the user C module
         for path in sorted([frozen / "manifest.py", *(frozen / "src").glob("*.py")]):
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
-def firmware(board: Board, source: Path, frozen: Path | None = None, *, quiet: bool = True) -> Path:
+def firmware(board: Board, source: Path, frozen: Path | None = None) -> Path:
     """firmware.elf for board, built from source (frozen: a build folder to freeze in)."""
     if board.kind != "qemu":
         raise FirmwareError(f"{board.name} is not an emulated board: build its firmware "
@@ -85,12 +88,11 @@ def firmware(board: Board, source: Path, frozen: Path | None = None, *, quiet: b
         steps = [["make", "-C", str(source / "mpy-cross"), jobs]] if frozen else []
         steps.append(["make", "-C", str(source / "ports" / "qemu"), jobs,
                       f"BUILD={folder / 'build'}", *make_arguments(board, frozen)])
-        for command in steps:
-            result = subprocess.run(command, capture_output=quiet, text=True, timeout=BUILD_TIMEOUT)
-            if result.returncode != 0:
-                said = ((result.stdout or "") + (result.stderr or "")).strip()[-2000:]
-                shutil.rmtree(folder, ignore_errors=True)
-                raise FirmwareError(f"building {board.name} firmware failed ({' '.join(command)}):\n{said}")
+        try:
+            run_steps(steps, f"MicroPython qemu {board.connect['micropython_board']} ({kind})")
+        except FirmwareError:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         shutil.copyfile(folder / "build" / "firmware.elf", elf)
         shutil.rmtree(folder / "build")  # the objects: 10-20 MB a board, not needed again
     return elf

@@ -24,10 +24,10 @@ from typing import Callable, Union
 from . import FIRMWARE, REPO
 from .boards import Board, load_board
 from .cmd_build import BuildError, build
-from .mpsource import add_source_argument, micropython_source
+from .mpsource import add_source_argument
 from .natmod import unix_folder
-from .qemu import Emulator
-from .qemufw import FirmwareError, firmware as build_firmware
+from .images import AnyEmulator, emulator as make_emulator, image
+from .qemufw import FirmwareError
 
 BOARD_OUT_OF_HEAP = ("memory allocation failed", "parser could not allocate",
                      "maximum recursion depth exceeded")  # the board's own limits, not ours
@@ -107,6 +107,7 @@ class BoardTarget:
     restart: Callable[[], None] | None = None  # an emulated board: start a fresh one
     stop: Callable[[], None] | None = None  # an emulated board: stop it
     counts_instructions: bool = False  # QEMU with -icount: 1 µs of board time = 1000 instructions
+    counts_cycles: bool = False  # rp2040js: 1 µs of busy board time = 125 cycles of its model
 
     def mpremote(self, *args: str, capture: bool = False, timeout: float | None = None
                  ) -> subprocess.CompletedProcess[str]:
@@ -194,12 +195,11 @@ def _check_port(port: str) -> None:
 
 
 def start_emulator(board: Board, *, icount: bool = False, micropython: str | None = None,
-                   frozen: Path | None = None) -> Emulator:
+                   frozen: Path | None = None) -> AnyEmulator:
     """board's firmware (built from source if not cached; frozen: a build folder to freeze
-    in) running in QEMU; stopped when this process exits."""
+    in) running in its emulator (QEMU, rp2040js); stopped when this process exits."""
     try:
-        elf = build_firmware(board, micropython_source(micropython), frozen)
-        emulator = Emulator(board, elf, icount=icount)
+        emulator = make_emulator(board, image(board, micropython, frozen), icount=icount)
         emulator.start()
     except (FirmwareError, ValueError, RuntimeError) as exc:
         raise TargetError(str(exc)) from None
@@ -210,7 +210,8 @@ def start_emulator(board: Board, *, icount: bool = False, micropython: str | Non
 def _emulated_target(board: Board, mount: Path | None, icount: bool,
                      micropython: str | None) -> BoardTarget:
     emulator = start_emulator(board, icount=icount, micropython=micropython)
-    target = BoardTarget(board, emulator.url, mount, counts_instructions=icount)
+    target = BoardTarget(board, emulator.url, mount, counts_instructions=icount,
+                         counts_cycles=board.kind == "rp2040js")
 
     def restart() -> None:
         emulator.stop()
@@ -238,7 +239,7 @@ def open_target(board: str = "unix", port: str | None = None, *, mount: bool = T
             build(definition, folder)
         except BuildError as exc:
             raise TargetError(str(exc)) from None
-    if definition.kind == "qemu" and port is None:
+    if definition.emulated and port is None:
         return _emulated_target(definition, folder, icount, micropython)
     if port in (None, "auto"):
         port = find_port(definition)
