@@ -9,11 +9,17 @@
 # checking contents, alignment and counters after every step, the bitmap
 # (check()) every 50.
 
+import gc
 import sys
 
-import chunkalloc
-from chunkpool import POOL
-from xorshift import Rng
+gc.collect()
+free = gc.mem_free()
+import chunkalloc  # noqa: E402 - after the measurement of the RAM it takes
+
+gc.collect()
+print("import chunkalloc took %d B of RAM" % (free - gc.mem_free()))
+from chunkpool import POOL  # noqa: E402
+from xorshift import Rng  # noqa: E402
 
 # a frozen module's __file__ is its bare name; a file's is a path (/remote/... when mounted)
 print("chunkalloc from", "the firmware image" if "/" not in chunkalloc.__file__

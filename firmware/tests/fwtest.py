@@ -9,6 +9,26 @@ from xorshift import Rng  # the tests take it from here
 
 KERNEL = chunkalloc.KERNELS[0]  # runtests.py sets it: "c", "viper" or "pure"
 
+# What the board cannot do although its firmware has the module (an emulated chip's
+# limits): {module: why}, written by the host beside the tests (boards/*.json:
+# connect.limits); none on a real board.
+try:
+    from boardlimits import LIMITS, REDUCE
+except ImportError:
+    LIMITS = {}
+    REDUCE = None  # or (factor, why): long random tests take 1/factor of their steps
+
+
+def steps(n, kernel_too=False):
+    """n steps of a long random test, fewer on a board that asks for it
+    (boardlimits.REDUCE) when the pure kernel runs them (kernel_too: whatever
+    the kernel): said on the output, as the runner prints it."""
+    if REDUCE is None or (KERNEL != "pure" and not kernel_too):
+        return n
+    fewer = max(1, n // REDUCE[0])
+    print("  (%d of %d steps: %s)" % (fewer, n, REDUCE[1]))
+    return fewer
+
 try:
     from pytest import skip as _skip
 

@@ -38,7 +38,7 @@ def random_bitmap(rng, nwords):
 def test_native_find_agrees_with_pure_find():
     for v in natives():
         rng = Rng(7)
-        for _ in range(3000):
+        for _ in range(fwtest.steps(3000, True)):
             nwords = 1 + rng.below(6)
             bits = random_bitmap(rng, nwords)
             k = 1 + rng.below(40)
@@ -53,7 +53,7 @@ def test_native_find_agrees_with_pure_find():
 def test_native_scans_agree_with_pure_scans():
     for v in natives():
         rng = Rng(11)
-        for _ in range(2000):
+        for _ in range(fwtest.steps(2000, True)):
             nwords = 1 + rng.below(4)
             bits = random_bitmap(rng, nwords)
             pos = rng.below((nwords << 5) + 2)
@@ -66,7 +66,7 @@ def test_native_scans_agree_with_pure_scans():
 def test_native_fill_agrees_with_pure_fill():
     for v in natives():
         rng = Rng(13)
-        for _ in range(2000):
+        for _ in range(fwtest.steps(2000, True)):
             nwords = 1 + rng.below(4)
             bits = random_bitmap(rng, nwords)
             start = rng.below(nwords << 6)
@@ -91,7 +91,7 @@ def random_state(rng, nwords):
 def test_native_operations_agree_with_pure_operations():
     for v in natives():
         rng = Rng(17)
-        for _ in range(3000):
+        for _ in range(fwtest.steps(3000, True)):
             nwords = 1 + rng.below(5)
             bits = random_bitmap(rng, nwords)
             for j in range(nwords << 5, nwords << 6):  # heads only on used chunks

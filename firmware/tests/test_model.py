@@ -109,7 +109,7 @@ def run_model(chunks, cs, best_fit, ops, seed):
 def test_random_operations_match_the_model():
     total = 0
     for chunks, cs, best_fit, ops in CONFIGS:
-        run_model(board_chunks(chunks, cs), cs, best_fit, ops, chunks * 1000 + cs)
+        run_model(board_chunks(chunks, cs), cs, best_fit, fwtest.steps(ops), chunks * 1000 + cs)
         total += ops
     assert total >= 10000
 
@@ -126,7 +126,7 @@ def test_every_kernel_makes_identical_decisions():
     for chunks, cs, best_fit, ops in CONFIGS:
         h = whole[:chunks * cs]
         bits = chunkalloc.heap_bitmap(chunks)
-        n = ops // 4
+        n = fwtest.steps(ops // 4, True)
         reference = array("i", bytes(4 * n))
         final = None
         for kernel in ("pure",) + tuple(k for k in chunkalloc.KERNELS if k != "pure"):

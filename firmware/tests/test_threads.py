@@ -3,7 +3,7 @@
 # lost updates would show in the counters or in check().
 
 import chunkalloc
-from fwtest import make, Skip, Rng
+from fwtest import LIMITS, make, Skip, Rng
 
 try:
     import _thread
@@ -57,6 +57,8 @@ def worker(pool, tid, lock, done, errors):
 def test_four_threads_share_a_locked_allocator_without_overlap_or_loss():
     if _thread is None:
         raise Skip("this port has no _thread")
+    if "_thread" in LIMITS:
+        raise Skip(LIMITS["_thread"])
     pool = chunkalloc.LockedChunkAllocator(make(256, 16))
     lock = _thread.allocate_lock()
     done = []

@@ -110,6 +110,21 @@ def deploy(target: BoardTarget, board: Board, files: list[Path], chunks: int,
             f"{probe.free} bytes free before); `import chunkpool` gives a pool of {chunks} x {chunk_size} B")
 
 
+AFTER_RESET = ("import os, chunkalloc\nfrom chunkpool import POOL\n"
+               "print('INSTALLED', sorted(os.listdir('/')), chunkalloc.__file__, POOL.kernel)")
+
+
+def installed_after_reset(target: BoardTarget) -> str:
+    """What an emulated board has on its flash after a soft reset (mpremote's own): the
+    installed files, where chunkalloc came from, the pool's kernel."""
+    out = target.run(AFTER_RESET, capture=True, timeout=60).stdout
+    found = next((line for line in out.splitlines() if line.startswith("INSTALLED ")), None)
+    if found is None:
+        raise TargetError(f"chunkalloc does not import from the board's flash: {out.strip()[-300:]}")
+    return (f"after a soft reset the emulated board imports from its flash: {found[10:]} "
+            "(its flash lives in the emulator: gone when this command ends)")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     add_pool_arguments(parser)
@@ -121,15 +136,20 @@ def run(args: argparse.Namespace) -> int:
         if board.kind == "local":
             raise TargetError("the unix port imports from a folder: "
                               f"chunkalloc build --board unix, then MICROPYPATH={REPO / 'build' / 'unix'}")
-        if board.emulated and args.port is None:
+        if board.kind == "qemu" and args.port is None:
             raise TargetError(f"the emulated {board.name} has no file system to install on: "
                               f"`chunkalloc firmware --board {board.name}` freezes chunkalloc into "
                               "its firmware, and test, bench and demo serve it the build with mpremote mount")
         chunks, chunk_size = args.chunks or board.chunks, args.chunk_size or board.chunk_size
         files = build(board, REPO / "build" / board.name, chunks, chunk_size)
-        target = open_target(board.name, args.port, mount=False)
+        target = open_target(board.name, args.port, mount=False, micropython=args.micropython)
         assert isinstance(target, BoardTarget)  # a UnixTarget only for the unix port: above
-        print(deploy(target, board, files, chunks, chunk_size))
+        try:
+            print(deploy(target, board, files, chunks, chunk_size))
+            if board.emulated and args.port is None:  # the emulated Pico: its littlefs
+                print(installed_after_reset(target))
+        finally:
+            target.close()
     except (ValueError, TypeError, BuildError, TargetError) as exc:
         print(f"chunkalloc deploy: {exc}", file=sys.stderr)
         return 1

@@ -6,7 +6,9 @@ is served to it with `mpremote mount`, with the runner and the test modules comp
 its arch beside the build; each test module then runs in a fresh session of its own
 (a soft reset between them: every module starts on an empty heap).
 Each test's PASS/FAIL/SKIP line is printed on the host, then the totals; the exit status
-is non-zero if any test failed or a module could not run.
+is non-zero if any test failed or a module could not run. With --frozen an emulated board
+boots its firmware image (`chunkalloc firmware`) and gets only the tests: every kernel the
+image has (on rp2040-emu: the compiled-in C kernels, frozen viper, pure) is tested there.
 """
 
 from __future__ import annotations
@@ -15,11 +17,16 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
-from . import FIRMWARE
+from . import FIRMWARE, REPO
 from .boards import Board, load_board
 from .cmd_build import BuildError, mpy_cross
-from .target import BoardTarget, TargetError, UnixTarget, add_target_arguments, open_target
+from .cmd_firmware import frozen_firmware
+from .images import image_file
+from .qemufw import FirmwareError
+from .target import (BoardTarget, TargetError, UnixTarget, add_target_arguments, emulated_target,
+                     open_target)
 
 HELP = "run the firmware tests on a target and report each test's result"
 TESTS = FIRMWARE / "tests"
@@ -41,10 +48,16 @@ def run_unix(modules: list[str], timeout: float) -> int:
 
 def stage_tests(board: Board, folder: Path, modules: list[str]) -> None:
     """The runner and the test modules as .mpy files in the mounted folder (compiled here:
-    a board's heap need not hold their parse trees)."""
+    a board's heap need not hold their parse trees), and boardlimits.py: what the board
+    cannot do though its firmware has the module (an emulated chip's limits)."""
     assert board.arch is not None
+    folder.mkdir(parents=True, exist_ok=True)
     for source in SUPPORT + [TESTS / f"{name}.py" for name in modules]:
         mpy_cross(source, folder / f"{source.stem}.mpy", board.arch)
+    limits: dict[str, str] = board.connect.get("limits", {})
+    reduce: dict[str, Any] | None = board.connect.get("reduce")
+    fewer = (reduce["factor"], reduce["why"]) if reduce else None
+    (folder / "boardlimits.py").write_text(f"LIMITS = {limits!r}\nREDUCE = {fewer!r}\n")
 
 
 def run_module(target: BoardTarget, name: str, timeout: float) -> str:
@@ -82,8 +95,18 @@ def run_board(target: BoardTarget, modules: list[str], timeout: float) -> int:
     return 1 if totals[1] else 0
 
 
+def frozen_target(board: Board, micropython: str | None) -> BoardTarget:
+    """The board's frozen image (`chunkalloc firmware`) booted, with only the tests and
+    their runner served to it: chunkalloc, its kernels and the pool come from the image."""
+    folder, _ = frozen_firmware(board, micropython)
+    return emulated_target(board, image_file(board, folder), REPO / "build" / f"{board.name}-frozen-tests")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
+    parser.add_argument("--frozen", action="store_true",
+                        help="an emulated board: test its firmware image with chunkalloc frozen in "
+                             "(`chunkalloc firmware`) instead of the build served to it")
     parser.add_argument("modules", nargs="*", help="test modules to run (default: all)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per test module")
 
@@ -97,12 +120,15 @@ def run(args: argparse.Namespace) -> int:
         if args.board == "unix" and args.port is None:
             return run_unix(modules, args.timeout)
         board = load_board(args.board)
-        target = open_target(board.name, args.port, micropython=args.micropython)
+        if args.frozen and (not board.emulated or args.port is not None):
+            raise ValueError("--frozen boots an emulated board's firmware image: not with --port")
+        target = frozen_target(board, args.micropython) if args.frozen \
+            else open_target(board.name, args.port, micropython=args.micropython)
         assert isinstance(target, BoardTarget)
         try:
             return run_board(target, modules, args.timeout)
         finally:
             target.close()
-    except (ValueError, BuildError, TargetError) as exc:
+    except (ValueError, BuildError, TargetError, FirmwareError) as exc:
         print(f"chunkalloc test: {exc}", file=sys.stderr)
         return 1

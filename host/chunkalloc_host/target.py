@@ -207,9 +207,16 @@ def start_emulator(board: Board, *, icount: bool = False, micropython: str | Non
     return emulator
 
 
-def _emulated_target(board: Board, mount: Path | None, icount: bool,
-                     micropython: str | None) -> BoardTarget:
-    emulator = start_emulator(board, icount=icount, micropython=micropython)
+def emulated_target(board: Board, firmware: Path, mount: Path | None,
+                    icount: bool = False) -> BoardTarget:
+    """The image firmware booted in board's emulator, reached like any board (mount: a
+    host folder served to it); restarted on demand, stopped when this process exits."""
+    try:
+        emulator = make_emulator(board, firmware, icount=icount)
+        emulator.start()
+    except RuntimeError as exc:
+        raise TargetError(str(exc)) from None
+    atexit.register(emulator.stop)
     target = BoardTarget(board, emulator.url, mount, counts_instructions=icount,
                          counts_cycles=board.kind == "rp2040js")
 
@@ -220,6 +227,15 @@ def _emulated_target(board: Board, mount: Path | None, icount: bool,
     target.restart = restart
     target.stop = emulator.stop
     return target
+
+
+def _emulated_target(board: Board, mount: Path | None, icount: bool,
+                     micropython: str | None) -> BoardTarget:
+    try:
+        firmware = image(board, micropython)
+    except (FirmwareError, ValueError) as exc:
+        raise TargetError(str(exc)) from None
+    return emulated_target(board, firmware, mount, icount)
 
 
 Target = Union["UnixTarget", "BoardTarget"]
