@@ -9,7 +9,7 @@ from chunkalloc_host.boards import board_names, load_board
 from chunkalloc_host.mpy import ARCHS
 from chunkalloc_host.poolgen import pool_bytes
 
-TARGETS = ["esp32", "esp32c3", "esp32s3", "qemu-m0", "qemu-m3", "qemu-rv32", "rp2040", "rp2350", "unix"]
+TARGETS = ["esp32", "esp32c3", "esp32s3", "qemu-m3", "qemu-rv32", "rp2040", "rp2040-emu", "rp2350", "unix"]
 
 
 def test_every_target_has_a_board_file():
@@ -22,7 +22,7 @@ def test_board_file_is_complete_and_its_pool_fits_its_ram(name):
     assert board.arch is None or board.arch in ARCHS
     assert board.chunk_size & (board.chunk_size - 1) == 0 and board.chunks % 8 == 0
     assert pool_bytes(board.chunks, board.chunk_size) < board.free_ram // 2
-    assert board.kind in ("local", "serial", "qemu") and board.notes
+    assert board.kind in ("local", "serial", "qemu", "rp2040js") and board.notes
 
 
 def test_rv32imc_boards_need_micropython_1_24_for_viper():
@@ -30,12 +30,13 @@ def test_rv32imc_boards_need_micropython_1_24_for_viper():
     assert load_board("qemu-rv32").min_firmware >= (1, 24)
 
 
-@pytest.mark.parametrize("name", ["qemu-m0", "qemu-m3", "qemu-rv32"])
+@pytest.mark.parametrize("name", ["qemu-m3", "qemu-rv32", "rp2040-emu"])
 def test_an_emulated_board_gets_the_build_of_the_board_it_stands_for(name):
     board = load_board(name)
-    assert board.kind == "qemu" and board.arch == load_board(board.connect["stands_for"]).arch
-    assert board.connect["micropython_board"] and board.connect["qemu"][0].startswith("qemu-system-")
-    assert board.connect["tools"] and board.connect["apt"]
+    assert board.emulated and board.arch == load_board(board.connect["stands_for"]).arch
+    assert board.connect["micropython_board"] and board.connect["tools"] and board.connect["apt"]
+    if board.kind == "qemu":
+        assert board.connect["qemu"][0].startswith("qemu-system-")
 
 
 def test_an_unknown_board_is_refused_with_the_list_of_boards():

@@ -109,7 +109,7 @@ def test_build_adds_the_c_kernels_where_it_can_and_says_why_not_elsewhere(tmp_pa
         assert why_not("xtensawin") == "xtensa-esp32-elf-gcc is not on PATH"
 
 
-@pytest.mark.parametrize("emulated", ["qemu-m3", "qemu-m0", "qemu-rv32"])
+@pytest.mark.parametrize("emulated", ["qemu-m3", "qemu-rv32", "rp2040-emu"])
 def test_an_emulated_board_runs_the_very_files_built_for_the_board_it_stands_for(emulated, tmp_path):
     board = load_board(emulated)
     real = load_board(board.connect["stands_for"])

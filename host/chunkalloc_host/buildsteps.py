@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+from typing import NoReturn
 
 from tqdm import tqdm
 
@@ -30,7 +31,7 @@ def run_steps(steps: list[list[str]], label: str, timeout: float = BUILD_TIMEOUT
         bar.update(100 - bar.n)
 
 
-def _run(command: list[str], bar: tqdm[None], timeout: float) -> None:
+def _run(command: list[str], bar: tqdm[NoReturn], timeout: float) -> None:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, text=True)
     assert process.stdout is not None

@@ -56,10 +56,10 @@ PREFIX = "BENCH "
 PAIRS_PER_STEP = 10  # the pair workload runs steps / 10 pairs (pure: a whole-pool scan each)
 UNIX = {"steps": 20000, "pool_kib": 256}
 BOARD = {"steps": 2000, "pool_kib": 32}  # the MCU mix sized to a ~135 KB GC heap
-# Board time per tick of time.ticks_us, where the firmware's idea of its clock is not the
-# emulator's: the qemu port's nRF51 build sets SysTick for 25 MHz, QEMU's nRF51 clocks it
-# at 16 MHz (the same armv6m loop: 18,001 µs on qemu-m3, 11,521 on qemu-m0).
-TICK_SCALE = {"MICROBIT": 25 / 16}  # by connect.micropython_board
+# Counts per ns of board time (time.ticks_us) where it is not 1 instruction: rp2040js
+# advances its clock by 8 ns per cycle of its Cortex-M0+ model at 125 MHz while the
+# core runs (a benchmark loop never sleeps), so there 1 ns is 0.125 cycles.
+TICK_SCALE = {"RPI_PICO": 0.125}  # by connect.micropython_board
 
 Result = dict[str, Any]
 
@@ -293,14 +293,14 @@ def latency_table(results: list[Result]) -> list[str]:
     return lines
 
 
-def side_by_side(results: list[Result], instructions: bool) -> list[str]:
+def side_by_side(results: list[Result], instructions: bool, cycles: bool = False) -> list[str]:
     """Per operation cost and the ratios to bytearray(n), the idle GC heap's beside the
     loaded one's, each ratio taken within its own scenario of the same run."""
     rows: dict[tuple[str, str, str], dict[str, Result]] = {}
     for r in results:
         if r["workload"] != "efficiency":
             rows.setdefault((r["workload"], r["contender"], r["runtime"]), {})[r["scenario"]] = r
-    unit = "instr/op" if instructions else "µs/op"
+    unit = ("cycles/op" if cycles else "instr/op") if instructions else "µs/op"
     with_p999 = any("p999" in r.get("vs_bytearray", {}) for r in results)
     per = ("ops", unit, "total ×ba") + (("p99.9 ×ba",) if with_p999 else ())
     head = ("workload", "contender", "runtime", "op",
@@ -328,7 +328,12 @@ def side_by_side(results: list[Result], instructions: bool) -> list[str]:
              "pool, a collection every pool's worth allocated); ×ba: over bytearray(n) in the "
              "same scenario and run"]
     lines += aligned([head, *body], rule=True)
-    if instructions:
+    if cycles:
+        lines.append("cycles of rp2040js' idealised Cortex-M0+ model (board µs x 125 at 125 MHz; "
+                     "flash reads take 1 cycle, no cache effects: a deterministic stand-in, not a "
+                     "real Pico's timing), net of the benchmark loop's own bookkeeping; an op is "
+                     "one alloc or free call (alloc+free: one pair)")
+    elif instructions:
         lines.append("instructions counted by QEMU -icount shift=0 (1 instruction = 1 ns of "
                      "board time; instructions are not cycles), net of the benchmark loop's "
                      "own bookkeeping; an op is one alloc or free call (alloc+free: one pair)")
@@ -338,11 +343,11 @@ def side_by_side(results: list[Result], instructions: bool) -> list[str]:
     return lines
 
 
-def table(results: list[Result], instructions: bool = False) -> str:
+def table(results: list[Result], instructions: bool = False, cycles: bool = False) -> str:
     """The terminal report: op-by-op latencies (unix port), the scenarios side by side,
     heap efficiency."""
     lines = latency_table(results)
-    both = side_by_side(results, instructions)
+    both = side_by_side(results, instructions, cycles)
     if lines and both:
         lines.append("")
     lines += both
@@ -386,7 +391,8 @@ def run(args: argparse.Namespace) -> int:
         target = open_target(args.board, args.port, icount=emulated, micropython=micropython)
     else:
         target = open_target(args.board, args.port)
-    counting = bool(getattr(target, "counts_instructions", False))
+    cycles = bool(getattr(target, "counts_cycles", False))
+    counting = bool(getattr(target, "counts_instructions", False)) or cycles
     started = time.monotonic()
     pool_bytes = pool_kib * 1024
     runs: dict[Job, list[Result]] = {}
@@ -433,6 +439,7 @@ def run(args: argparse.Namespace) -> int:
         "target": {k: offer.get(k) for k in ("machine", "python", "mem_free", "kernels")},
         "kernels": offer["kernels"], "contenders": offer["contenders"],
         "scenarios": list(SCENARIOS), "counts_instructions": counting,
+        "count_unit": ("cycles" if cycles else "instructions") if counting else None,
         "tick_scale": tick_scale(target) if counting else None,
         "steps": steps, "pool_bytes": pool_bytes, "seed": args.seed,
         "repeat": args.repeat,
@@ -451,7 +458,7 @@ def run(args: argparse.Namespace) -> int:
             plots.append(benchplot.latency_cdf(results, "mcu", "alloc", "cpython",
                                                out / "latency_mcu_cpython.png", "idle"))
         plots.append(benchplot.efficiency_bars(results, out / "efficiency.png"))
-    print(table(results, counting))
+    print(table(results, counting, cycles))
     where = f" on {offer.get('machine')}" if on_board else ""
     print(f"\n{count} {'board starts' if on_board else 'runs'}{where} in {runtime:.1f} s; "
           f"wrote {out / 'bench.json'}" + "".join(", " + p.name for p in plots))

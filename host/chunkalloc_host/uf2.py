@@ -8,6 +8,7 @@ reads a file back for checking.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +32,12 @@ class Block:
 
 def write_uf2(binary: Path, out: Path) -> Path:
     """firmware.bin (flash from FLASH_START) as a UF2 file for the RP2040."""
-    from adafruit_uf2 import uf2conv
+    from adafruit_uf2 import uf2conv  # pyright: ignore[reportMissingTypeStubs]  # none published
 
     uf2conv.familyid = RP2040_FAMILY  # the library keeps its settings module-wide
     uf2conv.appstartaddr = FLASH_START
-    out.write_bytes(uf2conv.convert_to_uf2(binary.read_bytes()))
+    convert: Callable[[bytes], bytes] = uf2conv.convert_to_uf2  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]  # untyped library
+    out.write_bytes(convert(binary.read_bytes()))
     return out
 
 
