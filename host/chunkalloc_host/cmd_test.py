@@ -40,9 +40,9 @@ def test_modules(only: list[str] | None = None) -> list[str]:
     return [n for n in names if not only or n in only]
 
 
-def run_unix(modules: list[str], timeout: float) -> int:
+def run_unix(modules: list[str], timeout: float, kernels: list[str] | None = None) -> int:
     target = UnixTarget(paths=[TESTS])
-    code = f"import sys, runtests\nsys.exit(0 if runtests.main({modules!r}) else 1)"
+    code = f"import sys, runtests\nsys.exit(0 if runtests.main({modules!r}, {kernels!r}) else 1)"
     return target.run(code, timeout=timeout).returncode
 
 
@@ -60,10 +60,11 @@ def stage_tests(board: Board, folder: Path, modules: list[str]) -> None:
     (folder / "boardlimits.py").write_text(f"LIMITS = {limits!r}\nREDUCE = {fewer!r}\n")
 
 
-def run_module(target: BoardTarget, name: str, timeout: float) -> str:
+def run_module(target: BoardTarget, name: str, timeout: float,
+               kernels: list[str] | None = None) -> str:
     """What the runner printed for one test module; an emulated board that stops answering
     is restarted and the module run again (a real board ends the run: TargetError)."""
-    code = f"import runtests\nruntests.main([{name!r}])"
+    code = f"import runtests\nruntests.main([{name!r}], {kernels!r})"
     for attempt in range(RUN_ATTEMPTS):
         try:
             return target.run(code, capture=True, timeout=timeout).stdout
@@ -74,13 +75,14 @@ def run_module(target: BoardTarget, name: str, timeout: float) -> str:
     raise AssertionError("unreachable")
 
 
-def run_board(target: BoardTarget, modules: list[str], timeout: float) -> int:
+def run_board(target: BoardTarget, modules: list[str], timeout: float,
+              kernels: list[str] | None = None) -> int:
     assert target.mount is not None
     stage_tests(target.board, target.mount, modules)
     totals = [0, 0, 0]
     broken: list[str] = []
     for name in modules:
-        out = run_module(target, name, timeout)
+        out = run_module(target, name, timeout, kernels)
         summary = SUMMARY.search(out)
         lines = [line for line in out.splitlines() if not SUMMARY.match(line)]
         print("\n".join(lines).rstrip())
@@ -109,6 +111,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(`chunkalloc firmware`) instead of the build served to it")
     parser.add_argument("modules", nargs="*", help="test modules to run (default: all)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per test module")
+    parser.add_argument("--kernel", action="append", choices=["c", "viper", "pure"], default=None,
+                        help="test this kernel (repeat for more); default every kernel the target has")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         if args.board == "unix" and args.port is None:
-            return run_unix(modules, args.timeout)
+            return run_unix(modules, args.timeout, args.kernel)
         board = load_board(args.board)
         if args.frozen and (not board.emulated or args.port is not None):
             raise ValueError("--frozen boots an emulated board's firmware image: not with --port")
@@ -126,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
             else open_target(board.name, args.port, micropython=args.micropython)
         assert isinstance(target, BoardTarget)
         try:
-            return run_board(target, modules, args.timeout)
+            return run_board(target, modules, args.timeout, args.kernel)
         finally:
             target.close()
     except (ValueError, BuildError, TargetError, FirmwareError) as exc:
