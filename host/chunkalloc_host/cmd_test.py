@@ -1,8 +1,8 @@
 """`chunkalloc test --board NAME [--port PORT]`: the firmware tests on a target.
 
-On the unix port, firmware/runtests.py runs every firmware test module on every kernel.
+On the unix port, firmware/tests/runtests.py runs every firmware test module on every kernel.
 On a board (a real one, or an emulated one started for the run) the board's build folder
-is served to it with `mpremote mount`, with the runner and the test modules compiled for
+(library, demo and benchmark) is served to it with `mpremote mount`, with the runner and the test modules compiled for
 its arch beside the build; each test module then runs in a fresh session of its own
 (a soft reset between them: every module starts on an empty heap).
 Each test's PASS/FAIL/SKIP line is printed on the host, then the totals; the exit status
@@ -16,14 +16,13 @@ import re
 import sys
 from pathlib import Path
 
-from . import FIRMWARE
+from . import TESTS
 from .boards import Board, load_board
-from .cmd_build import BuildError, mpy_cross
+from .cmd_build import BuildError, compile_apps
 from .target import BoardTarget, TargetError, UnixTarget, add_target_arguments, open_target
 
 HELP = "run the firmware tests on a target and report each test's result"
-TESTS = FIRMWARE / "tests"
-SUPPORT = [FIRMWARE / "runtests.py", TESTS / "fwtest.py"]
+SUPPORT = [TESTS / "runtests.py", TESTS / "fwtest.py"]
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
 RUN_ATTEMPTS = 2  # an emulated board that stops answering is restarted and the module run again
 
@@ -40,11 +39,8 @@ def run_unix(modules: list[str], timeout: float) -> int:
 
 
 def stage_tests(board: Board, folder: Path, modules: list[str]) -> None:
-    """The runner and the test modules as .mpy files in the mounted folder (compiled here:
-    a board's heap need not hold their parse trees)."""
-    assert board.arch is not None
-    for source in SUPPORT + [TESTS / f"{name}.py" for name in modules]:
-        mpy_cross(source, folder / f"{source.stem}.mpy", board.arch)
+    """The runner and the test modules as .mpy files in the mounted folder."""
+    compile_apps(board, folder, SUPPORT + [TESTS / f"{name}.py" for name in modules])
 
 
 def run_module(target: BoardTarget, name: str, timeout: float) -> str:
