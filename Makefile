@@ -33,4 +33,4 @@ test: $(BIN)/chunkalloc $(STUBS)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .hypothesis typings host/chunkalloc_c*.so
+	rm -rf $(VENV) build .pytest_cache .hypothesis typings firmware/chunkalloc/chunkalloc_c*.so

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from chunkalloc_host import FIRMWARE, cli, cmd_bench
+from chunkalloc_host import LIBRARY, cli, cmd_bench
 from chunkalloc_host.boards import load_board
 from chunkalloc_host.cmd_bench import (BASELINE, BOARD_WORKLOADS, CPYTHON_CONTENDERS,
                                        OTHERS, SCENARIOS, TIMED, add_instructions, add_ratios,
@@ -198,7 +198,7 @@ class StandInBoard(UnixTarget):
         super().__init__()
         self.board = load_board("qemu-m3")
         self.counts_instructions = True
-        self.mount = FIRMWARE
+        self.mount = LIBRARY
         self.restarts = 0
         self.calls = 0
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chunkalloc_host import BOARDS, REPO
+from chunkalloc_host import BOARDS, LIBRARY
 from chunkalloc_host.boards import board_names, load_board
 from chunkalloc_host.mpy import ARCHS
 from chunkalloc_host.poolgen import pool_bytes
@@ -50,17 +50,20 @@ def test_a_broken_board_file_names_its_line(tmp_path):
         load_board("bad", tmp_path)
 
 
-def test_root_package_json_is_what_mip_installs():
-    package = json.loads((REPO / "package.json").read_text())
+def test_the_library_package_json_is_the_library_and_nothing_else():
+    """What `mpremote mip install github:OWNER/REPO/firmware/chunkalloc` installs."""
+    package = json.loads((LIBRARY / "package.json").read_text())
     assert set(package) == {"urls", "deps", "version"}
     for dest, src in package["urls"]:
-        assert (REPO / src).is_file() and dest == src.split("/")[-1]
-    assert "chunkalloc.py" in [d for d, _ in package["urls"]]
+        assert (LIBRARY / src).is_file() and dest == src
+    library = {p.name for p in LIBRARY.iterdir() if p.suffix in (".py", ".pyi")} - {"manifest.py"}
+    assert sorted(dest for dest, _ in package["urls"]) == sorted(library)
 
 
-def test_firmware_manifest_names_existing_modules():
+def test_the_library_manifest_freezes_the_library_and_nothing_else():
     names = []
     env = {"metadata": lambda **kw: None, "module": lambda name, **kw: names.append(name)}
-    exec((REPO / "firmware" / "manifest.py").read_text(), env)
-    assert names and all((REPO / "firmware" / n).is_file() for n in names)
+    exec((LIBRARY / "manifest.py").read_text(), env)
+    library = {p.name for p in LIBRARY.glob("*.py")} - {"manifest.py"}
+    assert sorted(names) == sorted(library)
     assert BOARDS.is_dir()

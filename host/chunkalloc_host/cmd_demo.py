@@ -1,4 +1,4 @@
-"""`chunkalloc demo`: the freestanding demo (firmware/demo.py) on a target."""
+"""`chunkalloc demo`: the freestanding demo (firmware/demo/demo.py) on a target."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """`chunkalloc test --board NAME [--port PORT]`: the firmware tests on a target.
 
-On the unix port, firmware/runtests.py runs every firmware test module on every kernel.
+On the unix port, firmware/tests/runtests.py runs every firmware test module on every kernel.
 On a board (a real one, or an emulated one started for the run) the board's build folder
-is served to it with `mpremote mount`, with the runner and the test modules compiled for
+(library, demo and benchmark) is served to it with `mpremote mount`, with the runner and the test modules compiled for
 its arch beside the build; each test module then runs in a fresh session of its own
 (a soft reset between them: every module starts on an empty heap).
 Each test's PASS/FAIL/SKIP line is printed on the host, then the totals; the exit status
@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import FIRMWARE, REPO
+from . import REPO, TESTS
 from .boards import Board, load_board
-from .cmd_build import BuildError, mpy_cross
+from .cmd_build import BuildError, compile_apps
 from .cmd_firmware import frozen_firmware
 from .images import image_file
 from .qemufw import FirmwareError
@@ -29,8 +29,7 @@ from .target import (BoardTarget, TargetError, UnixTarget, add_target_arguments,
                      open_target)
 
 HELP = "run the firmware tests on a target and report each test's result"
-TESTS = FIRMWARE / "tests"
-SUPPORT = [FIRMWARE / "runtests.py", TESTS / "fwtest.py"]
+SUPPORT = [TESTS / "runtests.py", TESTS / "fwtest.py"]
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
 RUN_ATTEMPTS = 2  # an emulated board that stops answering is restarted and the module run again
 
@@ -47,13 +46,11 @@ def run_unix(modules: list[str], timeout: float, kernels: list[str] | None = Non
 
 
 def stage_tests(board: Board, folder: Path, modules: list[str]) -> None:
-    """The runner and the test modules as .mpy files in the mounted folder (compiled here:
-    a board's heap need not hold their parse trees), and boardlimits.py: what the board
-    cannot do though its firmware has the module (an emulated chip's limits)."""
-    assert board.arch is not None
+    """The runner and the test modules as .mpy files in the mounted folder, and
+    boardlimits.py: what the board cannot do though its firmware has the module (an
+    emulated chip's limits)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for source in SUPPORT + [TESTS / f"{name}.py" for name in modules]:
-        mpy_cross(source, folder / f"{source.stem}.mpy", board.arch)
+    compile_apps(board, folder, SUPPORT + [TESTS / f"{name}.py" for name in modules])
     limits: dict[str, str] = board.connect.get("limits", {})
     reduce: dict[str, Any] | None = board.connect.get("reduce")
     fewer = (reduce["factor"], reduce["why"]) if reduce else None
@@ -101,7 +98,10 @@ def frozen_target(board: Board, micropython: str | None) -> BoardTarget:
     """The board's frozen image (`chunkalloc firmware`) booted, with only the tests and
     their runner served to it: chunkalloc, its kernels and the pool come from the image."""
     folder, _ = frozen_firmware(board, micropython)
-    return emulated_target(board, image_file(board, folder), REPO / "build" / f"{board.name}-frozen-tests")
+    tests = REPO / "build" / f"{board.name}-frozen-tests"
+    tests.mkdir(parents=True, exist_ok=True)
+    compile_apps(board, tests)  # the demo and the benchmark (with xorshift): the image holds the library alone
+    return emulated_target(board, image_file(board, folder), tests)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

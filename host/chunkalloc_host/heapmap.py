@@ -1,4 +1,4 @@
-"""The heap map text that firmware/chunkalloc_map.py's show() prints, parsed.
+"""The heap map text that firmware/chunkalloc/chunkalloc_map.py's show() prints, parsed.
 
     chunkalloc-map chunks=512 chunk_size=64 used=300 allocations=21
     00000: h=====h==h=.....h=======h===...

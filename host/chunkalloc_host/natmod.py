@@ -17,9 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import FIRMWARE
+from . import C_SOURCE
 
-SOURCE = FIRMWARE / "c"
+SOURCE = C_SOURCE
 MODULE = "chunkalloc_c"
 # the gcc each arch of py/dynruntime.mk calls (xtensawin needs Espressif's: not here)
 COMPILERS = {"x64": "gcc", "x86": "gcc", "armv6m": "arm-none-eabi-gcc",

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import FIRMWARE
+from . import C_SOURCE
 from .boards import Board
 from .buildsteps import FirmwareError, run_steps
 from .mpsource import cache_dir, locked, source_id
@@ -50,7 +50,7 @@ def _expand(arg: str, board: Board) -> str:
 def make_arguments(board: Board, frozen: Path | None) -> list[str]:
     manifest = str((frozen / "manifest.py").resolve()) if frozen else ""
     # USER_C_MODULES: the folder whose sub-folders have a micropython.mk (firmware/c/)
-    modules = [f"USER_C_MODULES={FIRMWARE}"] if frozen else []
+    modules = [f"USER_C_MODULES={C_SOURCE.parent}"] if frozen else []
     return [f"BOARD={board.connect['micropython_board']}", f"FROZEN_MANIFEST={manifest}", *modules,
             *(_expand(arg, board) for arg in board.connect.get("make", []))]
 

@@ -1,6 +1,6 @@
 """Replay a device's allocation trace on the CPython path of the real allocator.
 
-The replay pool is a firmware/chunkalloc.py ChunkAllocator of any chunk size and
+The replay pool is a firmware/chunkalloc/chunkalloc.py ChunkAllocator of any chunk size and
 pool size, best-fit on or off. Trace offsets are the device's; the replay keeps
 a map from each live device offset to its own offset. With the device's
 geometry, policy and heap base (mod 65536) a replay makes the very same
@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from . import FIRMWARE
+from . import LIBRARY
 from .tracefile import BASE_MOD, Trace
 
-if str(FIRMWARE) not in sys.path:
-    sys.path.insert(0, str(FIRMWARE))
-import chunkalloc  # noqa: E402  (firmware/chunkalloc.py, on the CPython path)
+if str(LIBRARY) not in sys.path:
+    sys.path.insert(0, str(LIBRARY))
+import chunkalloc  # noqa: E402  (firmware/chunkalloc/chunkalloc.py, on the CPython path)
 
 PROGRESS_OPS = 20000  # show a progress bar for replays longer than this
 SKIPPED = -2  # result of an unmatched free or realloc

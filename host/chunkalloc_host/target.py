@@ -2,9 +2,10 @@
 
 A target runs a snippet of MicroPython code with the allocator importable and reports the
 exit status and what the code printed: `open_target(board, port).run(code, capture=True)`
-returns a subprocess.CompletedProcess. On a board, the board's build folder
-(`chunkalloc build`, build/NAME) is served to it with `mpremote mount`, so the code imports
-the .mpy files built for it without installing anything; an emulated board (boards/qemu-*)
+returns a subprocess.CompletedProcess. On a board, the board's library build (`chunkalloc
+build`) with the demo and the benchmark beside it (build/NAME-mount) is served to it with
+`mpremote mount`, so the code imports the .mpy files built for it without installing
+anything; an emulated board (boards/qemu-*)
 is built, started on demand and stopped at exit, and is reached like any other port.
 """
 
@@ -21,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Union
 
-from . import FIRMWARE, REPO
+from . import APPS, LIBRARY, REPO
 from .boards import Board, load_board
-from .cmd_build import BuildError, build
+from .cmd_build import BuildError, build, compile_apps
 from .mpsource import add_source_argument
 from .natmod import unix_folder
 from .images import AnyEmulator, emulator as make_emulator, image
@@ -74,16 +75,17 @@ class TargetError(Exception):
 
 @dataclass
 class UnixTarget:
-    """The MicroPython unix port, run as a subprocess with firmware/ (or paths) on its path."""
+    """The MicroPython unix port, run as a subprocess with the library, the demo and the
+    benchmark (or paths too) on its path."""
 
     heap: str = "4m"
-    firmware: Path = FIRMWARE
-    paths: list[Path] = field(default_factory=lambda: [])  # more folders to import from, after firmware
+    library: Path = LIBRARY
+    paths: list[Path] = field(default_factory=lambda: [])  # more folders to import from, after the apps
 
     def run(self, code: str, *, capture: bool = False, timeout: float | None = None
             ) -> subprocess.CompletedProcess[str]:
-        natmod = unix_folder() if self.firmware == FIRMWARE else None  # the C kernels, if built
-        path = os.pathsep.join([str(self.firmware), *map(str, self.paths),
+        natmod = unix_folder() if self.library == LIBRARY else None  # the C kernels, if built
+        path = os.pathsep.join([str(self.library), *map(str, APPS), *map(str, self.paths),
                                 *([str(natmod)] if natmod else []), ".frozen"])
         env = dict(os.environ, MICROPYPATH=path)
         return subprocess.run(
@@ -244,15 +246,17 @@ Target = Union["UnixTarget", "BoardTarget"]
 def open_target(board: str = "unix", port: str | None = None, *, mount: bool = True,
                 icount: bool = False, micropython: str | None = None) -> Target:
     """A target for board NAME: the unix port, or the board behind port (or found; an
-    emulated board is started). mount: serve build/NAME to the board (built now) so its
-    code imports from there; icount: an emulated board counts instructions."""
+    emulated board is started). mount: serve the board its library build and the apps
+    (built now, in build/NAME-mount) so its code imports from there; icount: an emulated
+    board counts instructions."""
     if board == "unix" and port is None:
         return UnixTarget()
     definition = load_board(board)
-    folder = build_folder(definition) if mount else None
+    folder = mount_folder(definition) if mount else None
     if folder is not None:
         try:
             build(definition, folder)
+            compile_apps(definition, folder)
         except BuildError as exc:
             raise TargetError(str(exc)) from None
     if definition.emulated and port is None:
@@ -264,7 +268,13 @@ def open_target(board: str = "unix", port: str | None = None, *, mount: bool = T
 
 
 def build_folder(board: Board) -> Path:
+    """Where `chunkalloc build` writes what a board installs."""
     return REPO / "build" / board.name
+
+
+def mount_folder(board: Board) -> Path:
+    """What host commands serve a board: its library build, the demo and the benchmark."""
+    return REPO / "build" / f"{board.name}-mount"
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

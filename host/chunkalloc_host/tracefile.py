@@ -1,4 +1,4 @@
-"""The allocation trace file: what firmware/chunkalloc_trace.py's dump() prints.
+"""The allocation trace file: what firmware/chunkalloc/chunkalloc_trace.py's dump() prints.
 
     chunkalloc-trace 1
     pool chunks=512 chunk_size=64 base=4096

@@ -1,5 +1,5 @@
 # Freeze chunkalloc into a MicroPython firmware image: in your board's manifest add
-#     include("/path/to/chunkalloc/firmware/manifest.py")
+#     include("/path/to/chunkalloc/firmware/chunkalloc/manifest.py")
 # then build the firmware as usual (make BOARD=... FROZEN_MANIFEST=...). Frozen modules
 # cost no heap for their bytecode. `chunkalloc build --board NAME` writes a manifest.py
 # with a chunkpool sized for NAME instead of this one's 256 x 64 B pool.
