@@ -31,7 +31,8 @@ def board_manifest(frozen: Path) -> str:
 
 
 def cache_key(board: Board, source: Path, frozen: Path | None) -> str:
-    digest = hashlib.sha256(json.dumps([source_id(source), board.name, board.connect]).encode())
+    what = [board.connect.get(k) for k in ("micropython_port", "micropython_board")]  # what the build reads
+    digest = hashlib.sha256(json.dumps([source_id(source), board.name, what]).encode())
     if frozen is not None:
         digest.update(source_hash().encode())  # the user C module
         for path in sorted([frozen / "manifest.py", *(frozen / "src").glob("*.py")]):
