@@ -109,7 +109,7 @@ def run_model(chunks, cs, best_fit, ops, seed):
 def test_random_operations_match_the_model():
     total = 0
     for chunks, cs, best_fit, ops in CONFIGS:
-        run_model(board_chunks(chunks, cs), cs, best_fit, fwtest.steps(ops), chunks * 1000 + cs)
+        run_model(board_chunks(chunks, cs), cs, best_fit, fwtest.steps(ops, True), chunks * 1000 + cs)
         total += ops
     assert total >= 10000
 
