@@ -33,9 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .target import TargetError
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
+    except TargetError as exc:  # a board or a tool missing: one line saying what to do
+        print(f"chunkalloc {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import REPO
+from . import output_dir
 from .boards import Board, load_board
 from .cmd_build import BuildError, add_pool_arguments, build
 from .mpsource import add_source_argument, micropython_source
@@ -26,7 +26,7 @@ HELP = "build a MicroPython firmware image for an emulated board with chunkalloc
 def frozen_firmware(board: Board, micropython: str | None = None, chunks: int | None = None,
                     chunk_size: int | None = None) -> tuple[Path, list[Path]]:
     """The image (cached) and the modules frozen into it."""
-    folder = REPO / "build" / f"{board.name}-frozen"
+    folder = output_dir() / f"{board.name}-frozen"
     modules = build(board, folder, chunks, chunk_size)
     return firmware(board, micropython_source(micropython), folder), modules
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, BuildError, FirmwareError) as exc:
         print(f"chunkalloc firmware: {exc}", file=sys.stderr)
         return 1
-    out = args.out or REPO / "build" / f"{board.name}-frozen"
+    out = args.out or output_dir() / f"{board.name}-frozen"
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(elf, out / "firmware.elf")
     print(f"{out / 'firmware.elf'}  {elf.stat().st_size} B: MicroPython for {board.name} with "
