@@ -85,10 +85,11 @@ def build_natmod(source: Path, arch: str, out: Path) -> Path:
 
 
 def source_hash() -> str:
-    """A digest of firmware/c/: a changed kernel is built anew."""
+    """A digest of firmware/c/'s sources (not what a build left there): a changed kernel is
+    built anew, and a prebuilt module whose stamp differs is not used."""
     digest = hashlib.sha256()
     for path in sorted(SOURCE.iterdir()):
-        if path.is_file():
+        if path.is_file() and (path.suffix in (".c", ".h") or path.name == "Makefile"):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
