@@ -131,7 +131,7 @@ def prebuilt(arch: str, folder: Path = PREBUILT) -> Path | None:
 def _no_source(arch: str) -> str:
     """Why there is neither a prebuilt module for arch nor a source to build one from."""
     if arch == "xtensawin":
-        return ("ESP32 (xtensawin) runs the viper kernels: no C kernels are prebuilt for it "
+        return ("ESP32 (xtensawin) has no prebuilt C kernels "
                 "(Espressif's xtensa-esp32-elf-gcc and --micropython would build them)")
     if INSTALLED:
         return (f"no prebuilt module for {arch} (the wheel carries {', '.join(PREBUILT_ARCHS)}); "
