@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import PREBUILT
-from .mpsource import micropython_source
+from .mpsource import TAG, micropython_source
 from .natmod import (FAILED, MODULE, PREBUILT_ARCHS, STAMP, NatmodError, available_source, cached_natmod,
                      prebuilt, source_hash)
 
@@ -31,7 +31,10 @@ def prebuild(archs: list[str], out: Path, micropython: str | None = None, fetch:
     source: Path | None = None
     if todo:
         try:
-            source = micropython_source(micropython) if fetch else available_source(micropython)
+            source = available_source(micropython)
+            if source is None and fetch:  # long work shows progress: a clone takes minutes
+                print(f"chunkalloc: fetching MicroPython {TAG} (once) to build {MODULE}.mpy", flush=True)
+                source = micropython_source(micropython)
         except ValueError as exc:
             failed = {arch: str(exc).splitlines()[0] for arch in todo}
         else:
