@@ -133,6 +133,9 @@ def _no_source(arch: str) -> str:
     if arch == "xtensawin":
         return ("ESP32 (xtensawin) has no prebuilt C kernels "
                 "(Espressif's xtensa-esp32-elf-gcc and --micropython would build them)")
+    if INSTALLED and arch in PREBUILT_ARCHS:
+        return (f"this wheel was built without the {arch} module (`make dist` builds every one); "
+                "--micropython DIR|TARBALL builds one")
     if INSTALLED:
         return (f"no prebuilt module for {arch} (the wheel carries {', '.join(PREBUILT_ARCHS)}); "
                 "--micropython DIR|TARBALL builds one")
