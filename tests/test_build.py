@@ -88,7 +88,7 @@ def test_pool_module_refuses_bad_geometry(chunks, chunk_size):
 def test_build_adds_the_c_kernels_where_it_can_and_says_why_not_elsewhere(tmp_path):
     import shutil
 
-    from chunkalloc_host.natmod import available_source, why_not
+    from chunkalloc_host.natmod import natmod_for, why_not
 
     for name in ("unix", "rp2040", "esp32c3", "esp32"):
         board = load_board(name)
@@ -100,11 +100,15 @@ def test_build_adds_the_c_kernels_where_it_can_and_says_why_not_elsewhere(tmp_pa
                 continue
             raise
         names = [p.name for p in files]
-        if why_not(board.arch) is None and available_source() is not None:
+        if natmod_for(board.arch)[0] is not None:  # prebuilt, or built from a source at hand
             assert "chunkalloc_c.mpy" in names and not notes, notes
         else:
             assert "chunkalloc_c.mpy" not in names
             assert len(notes) == 1 and "left out" in notes[0] and "viper" in notes[0]
+            assert "\n" not in notes[0]  # one line
+        if board.arch == "xtensawin" and why_not("xtensawin") is not None:
+            assert "ESP32 (xtensawin) has no prebuilt C kernels" in notes[0]
+            assert notes[0].count("viper") == 1  # said once
     if shutil.which("xtensa-esp32-elf-gcc") is None:
         assert why_not("xtensawin") == "xtensa-esp32-elf-gcc is not on PATH"
 

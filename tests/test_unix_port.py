@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from chunkalloc_host import APPS, LIBRARY, TESTS
-from chunkalloc_host.natmod import NatmodError, available_source, cached_natmod
+from chunkalloc_host.natmod import natmod_for
 from chunkalloc_host.target import micropython_binary
 
 PATHS = ("c", "viper", "pure")  # chunkalloc.KERNELS on the unix port
@@ -28,13 +28,8 @@ PATHS = ("c", "viper", "pure")  # chunkalloc.KERNELS on the unix port
 @lru_cache(maxsize=None)
 def natmod_folder() -> tuple[str, str]:
     """(folder holding chunkalloc_c.mpy for x64, "") or ("", why there is none)."""
-    try:
-        source = available_source()
-        if source is None:
-            return "", "no MicroPython source tree for the C kernels (set CHUNKALLOC_MICROPYTHON)"
-        return str(cached_natmod(source, "x64").parent), ""
-    except (NatmodError, ValueError) as exc:
-        return "", f"the C kernels' module cannot be built here: {exc}"
+    found, why = natmod_for("x64")  # prebuilt, else built from a MicroPython source at hand
+    return (str(found.parent), "") if found else ("", f"no C kernels' module here: {why}")
 
 
 def micropypath() -> str:

@@ -40,6 +40,8 @@ OPTION_ENV = {"bootrom": "CHUNKALLOC_RP2040_BOOTROM", "rp2_overlay": "CHUNKALLOC
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .target import TargetError
+
     args = build_parser().parse_args(argv)
     for option, variable in OPTION_ENV.items():
         value = getattr(args, option, None)
@@ -47,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
             os.environ[variable] = str(Path(value).expanduser().resolve())
     try:
         return int(args.run(args) or 0)
+    except TargetError as exc:  # a board or a tool missing: one line saying what to do
+        print(f"chunkalloc {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -43,10 +43,11 @@ OTHERS = ("firstfit", "linked-list", "bytearray")  # contenders besides chunkall
 def cpython_contenders() -> tuple[str, ...]:
     """The CPython runs (the MCU mix, idle: CPython frees by refcount): chunkalloc's C
     kernel where the CPython extension was built (`pip install -e .` compiles it into
-    firmware/chunkalloc/), its pure kernel, and bytearray(n)."""
+    firmware/chunkalloc/; a wheel installs it beside the top-level modules), its pure
+    kernel, and bytearray(n)."""
     from importlib.machinery import PathFinder
 
-    built = PathFinder.find_spec("chunkalloc_c", [str(LIBRARY)]) is not None
+    built = PathFinder.find_spec("chunkalloc_c", [str(LIBRARY), *sys.path]) is not None
     return ("c", "pure", "bytearray") if built else ("pure", "bytearray")
 
 

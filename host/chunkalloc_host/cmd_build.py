@@ -3,9 +3,9 @@
 - the library (firmware/chunkalloc/*.py: the interface, its kernels, the heap map and
   trace modules) compiled by mpy-cross for the board's arch (viper code inside), and
   nothing else: the demo, the benchmark and the tests are not installed on a board;
-- chunkalloc_c.mpy: the C kernels as a dynamic native module, where the arch's gcc, make
-  and a MicroPython source tree are at hand (xtensawin has no compiler here: ESP32 boards
-  keep viper); `build` says when it leaves it out;
+- chunkalloc_c.mpy: the C kernels as a dynamic native module, prebuilt (natmod.natmod_for:
+  the wheel carries x64, armv6m, armv7m and rv32imc), or built from --micropython; ESP32
+  (xtensawin) keeps viper; `build` says in one line when it leaves it out and why;
 - chunkpool.mpy: the static pool sized for the board (--chunks/--chunk-size override);
 - package.json for `mpremote mip install` and manifest.py for freezing into a firmware,
   with the .py sources they name under src/.
@@ -26,10 +26,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import APPS, LIBRARY, REPO
+from . import APPS, LIBRARY, output_dir
 from .boards import Board, load_board
 from .mpy import read_file_header
-from .natmod import MODULE as NATMOD, SOURCE, NatmodError, available_source, cached_natmod, why_not
+from .natmod import MODULE as NATMOD, SOURCE, natmod_for
 from .poolgen import POOL_MODULE, check_pool, pool_module
 
 HELP = "compile the firmware for a board: .mpy files, package.json, manifest.py, a sized pool"
@@ -84,11 +84,11 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
         target = out / (name[:-3] + ".mpy")
         mpy_cross(src / name, target, board.arch)
         installed.append(target)
-    natmod, why = build_natmod_for(board, micropython)
+    natmod, why = natmod_for(board.arch, micropython)
     if natmod:
         installed.append(Path(shutil.copyfile(natmod, out / natmod.name)))
     elif notes is not None:
-        notes.append(why)
+        notes.append(f"{NATMOD}.mpy (the C kernels) left out: {why}; the viper kernels serve")
     write_package_json(out / "package.json", [p.name for p in installed])
     write_manifest(out / "manifest.py", sorted(sources), board)
     return installed
@@ -101,21 +101,6 @@ def compile_apps(board: Board, folder: Path, sources: list[Path] | None = None) 
         raise BuildError(f"{board.name} has no .mpy arch: nothing to build")
     for source in app_modules() if sources is None else sources:
         mpy_cross(source, folder / f"{source.stem}.mpy", board.arch)
-
-
-def build_natmod_for(board: Board, micropython: str | None = None) -> tuple[Path | None, str]:
-    """(chunkalloc_c.mpy for board's arch, "") or (None, why it is left out)."""
-    reason = why_not(board.arch)
-    if reason is None and board.arch is not None:
-        try:
-            source = available_source(micropython)
-            if source is None:
-                reason = "no MicroPython source tree (pass --micropython or set CHUNKALLOC_MICROPYTHON)"
-            else:
-                return cached_natmod(source, board.arch), ""
-        except (NatmodError, ValueError) as exc:
-            reason = str(exc)
-    return None, f"{NATMOD}.mpy (the C kernels) left out: {reason}; the viper kernels serve"
 
 
 def write_package_json(path: Path, names: list[str]) -> None:
@@ -138,8 +123,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", default="unix", help="target board (see boards/); default unix")
     parser.add_argument("--out", type=Path, default=None, help="output folder; default build/BOARD")
     parser.add_argument("--micropython", metavar="DIR|TARBALL", default=None,
-                        help="MicroPython source for the C kernels' native module "
-                             "(default: $CHUNKALLOC_MICROPYTHON, else one already cached)")
+                        help="build the C kernels' native module from this MicroPython source "
+                             "(default: the prebuilt one; else $CHUNKALLOC_MICROPYTHON or one cached)")
     add_pool_arguments(parser)
 
 
@@ -152,7 +137,7 @@ def add_pool_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         board = load_board(args.board)
-        out = args.out or REPO / "build" / board.name
+        out = args.out or output_dir() / board.name
         notes: list[str] = []
         files = build(board, out, args.chunks, args.chunk_size, notes, args.micropython)
     except (ValueError, TypeError, BuildError) as exc:

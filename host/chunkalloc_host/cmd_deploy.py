@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import REPO
+from . import output_dir
 from .boards import Board, load_board
 from .cmd_build import BuildError, add_pool_arguments, build
 from .mpy import MpyFormat, firmware_format, incompatibility, read_file_header
@@ -135,13 +135,13 @@ def run(args: argparse.Namespace) -> int:
         board = load_board(args.board)
         if board.kind == "local":
             raise TargetError("the unix port imports from a folder: "
-                              f"chunkalloc build --board unix, then MICROPYPATH={REPO / 'build' / 'unix'}")
+                              f"chunkalloc build --board unix, then MICROPYPATH={output_dir() / 'unix'}")
         if board.kind == "qemu" and args.port is None:
             raise TargetError(f"the emulated {board.name} has no file system to install on: "
                               f"`chunkalloc firmware --board {board.name}` freezes chunkalloc into "
                               "its firmware, and test, bench and demo serve it the build with mpremote mount")
         chunks, chunk_size = args.chunks or board.chunks, args.chunk_size or board.chunk_size
-        files = build(board, REPO / "build" / board.name, chunks, chunk_size)
+        files = build(board, output_dir() / board.name, chunks, chunk_size)
         target = open_target(board.name, args.port, mount=False, micropython=args.micropython)
         assert isinstance(target, BoardTarget)  # a UnixTarget only for the unix port: above
         try:

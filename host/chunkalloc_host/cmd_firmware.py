@@ -18,7 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import REPO
+from . import output_dir
 from .boards import Board, load_board
 from .cmd_build import BuildError, add_pool_arguments, build
 from .images import emulator, image_file, image_folder
@@ -39,7 +39,7 @@ def frozen_firmware(board: Board, micropython: str | None = None, chunks: int | 
         raise FirmwareError(f"{board.name} is not a board this command builds firmware for: "
                             "choose rp2040-emu (the Pico's rp2 port), qemu-m3 or qemu-rv32, or "
                             "build your port and include build/NAME/manifest.py in its manifest")
-    folder = REPO / "build" / f"{board.name}-frozen"
+    folder = output_dir() / f"{board.name}-frozen"
     modules = build(board, folder, chunks, chunk_size)
     return image_folder(board, micropython, folder), modules
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, BuildError, FirmwareError) as exc:
         print(f"chunkalloc firmware: {exc}", file=sys.stderr)
         return 1
-    out = args.out or REPO / "build" / f"{board.name}-frozen"
+    out = args.out or output_dir() / f"{board.name}-frozen"
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(folder.glob("firmware.*")):
         shutil.copyfile(path, out / path.name)

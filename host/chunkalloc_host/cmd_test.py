@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import REPO, TESTS
+from . import TESTS, output_dir
 from .boards import Board, load_board
 from .cmd_build import BuildError, compile_apps
 from .cmd_firmware import frozen_firmware
@@ -98,7 +98,7 @@ def frozen_target(board: Board, micropython: str | None) -> BoardTarget:
     """The board's frozen image (`chunkalloc firmware`) booted, with only the tests and
     their runner served to it: chunkalloc, its kernels and the pool come from the image."""
     folder, _ = frozen_firmware(board, micropython)
-    tests = REPO / "build" / f"{board.name}-frozen-tests"
+    tests = output_dir() / f"{board.name}-frozen-tests"
     tests.mkdir(parents=True, exist_ok=True)
     compile_apps(board, tests)  # the demo and the benchmark (with xorshift): the image holds the library alone
     return emulated_target(board, image_file(board, folder), tests)

@@ -111,7 +111,8 @@ def clone() -> Path:
                 result = subprocess.run(step, capture_output=True, text=True)
                 if result.returncode != 0:
                     shutil.rmtree(target, ignore_errors=True)
-                    raise ValueError(f"{' '.join(step[:3])} failed: {result.stderr.strip()[-500:]}; "
+                    said = (result.stderr.strip().splitlines() or ["no message"])[-1]  # git's fatal: line
+                    raise ValueError(f"{' '.join(step[:2])} {TAG} failed ({said.strip()[-300:]}): "
                                      f"pass --micropython DIR|TARBALL or set {ENV} instead")
     return target
 

