@@ -16,10 +16,12 @@ import pytest
 from chunkalloc_host import EXAMPLES
 from chunkalloc_host.boards import load_board
 from chunkalloc_host.cli import main
+from chunkalloc_host.cmd_build import build
 from chunkalloc_host.cmd_firmware import frozen_firmware
 from chunkalloc_host.mpsource import rp2_source
 from chunkalloc_host.qemufw import missing
 from chunkalloc_host.rp2040emu import bootrom
+from chunkalloc_host.target import BoardTarget, open_target
 from chunkalloc_host.uf2 import FLASH_START, PAYLOAD, RP2040_FAMILY, blocks
 
 BOARD = "rp2040-emu"
@@ -118,3 +120,29 @@ def test_deploy_installs_reads_back_and_imports_on_the_emulated_picos_flash(caps
     assert re.search(r"imports from its flash: \[[^]]*'chunkalloc_c\.mpy'[^]]*\] \S*chunkalloc\.mpy c ",
                      out), out
     print(out.strip())
+
+
+def test_mip_installs_the_built_package_json_on_the_emulated_picos_flash(tmp_path):
+    """mip's view of `chunkalloc build`: `mpremote mip install build/rp2040/package.json`
+    onto the emulated Pico's littlefs (the stock rp2 image, nothing mounted) installs the
+    library and nothing else, and chunkalloc imports from there on its C kernels."""
+    need()
+    board = load_board(BOARD)
+    files = build(load_board("rp2040"), tmp_path)
+    target = open_target(BOARD, mount=False)
+    assert isinstance(target, BoardTarget)
+    try:
+        installed = target.mpremote("mip", "install", str(tmp_path / "package.json"),
+                                    capture=True, timeout=300)
+        assert installed.returncode == 0, installed.stdout
+        assert sorted(re.findall(r"Installing: /lib/(\S+)", installed.stdout)) == sorted(
+            p.name for p in files)
+        out = target.run("import os, chunkalloc\nprint('LIB', sorted(os.listdir('/lib')))\n"
+                         "p = chunkalloc.ChunkAllocator(chunkalloc.heap(64, 16), chunkalloc.heap_bitmap(64), 16)\n"
+                         "print('FROM', chunkalloc.__file__, p.kernel, p.alloc(100))",
+                         capture=True, timeout=120).stdout
+    finally:
+        target.close()
+    assert f"LIB {sorted(p.name for p in files)!r}" in out, out
+    assert "FROM /lib/chunkalloc.mpy c 0" in out, out
+    print(f"{board.name}: mip installed {len(files)} files into /lib; chunkalloc imports there, kernel c")
