@@ -7,6 +7,9 @@ metadata(description="chunkalloc: a fixed-size chunk allocator", version="0.1.0"
 module("chunkalloc.py", opt=3)
 module("chunkalloc_pure.py", opt=3)
 module("chunkalloc_viper.py", opt=3)
+module("chunkalloc_stats.py", opt=3)  # gaps() and stats(), loaded on first use
+module("chunkalloc_locked.py", opt=3)  # LockedChunkAllocator, loaded on first use
+module("chunkalloc_errors.py", opt=3)  # the messages of refusals, loaded on first use
 module("chunkpool.py", opt=3)
 module("chunkalloc_map.py", opt=3)  # heap map (optional)
 module("chunkalloc_trace.py", opt=3)  # allocation traces (optional)

@@ -8,6 +8,10 @@ import chunkalloc
 from xorshift import Rng  # the tests take it from here
 
 KERNEL = chunkalloc.KERNELS[0]  # runtests.py sets it: "c", "viper" or "pure"
+# slots of ChunkAllocator._state (chunkalloc._HINT, _USED: compile-time constants
+# there, so no names at run time on MicroPython)
+HINT = 3
+USED = 5
 
 try:
     from pytest import skip as _skip

@@ -15,7 +15,7 @@ from fwtest import Rng, Skip
 def natives():
     if fwtest.KERNEL == "pure":
         raise Skip("the pure kernels are the reference the others are checked against")
-    return [chunkalloc._BY_NAME[fwtest.KERNEL]]
+    return [chunkalloc._kernel(fwtest.KERNEL)]
 
 
 def random_bitmap(rng, nwords):
