@@ -37,6 +37,14 @@ align; after construction alloc (when it succeeds), try_alloc, free, realloc,
 size_of, check and the counters used and allocations allocate nothing on the
 GC heap, so they work under micropython.heap_lock() and in hard IRQs; bad
 input raises ValueError or TypeError with a message and changes nothing.
+
+Memory safety: no call reads or writes outside the heap and the bitmap,
+whatever Python does to them or to the private state. The kernels bound every
+run by the state's chunks and check its slots on every call (one that no
+allocator could have written raises RuntimeError naming it); the C kernels
+take the buffers' addresses and lengths on every call, so a bitmap or heap
+resized under the allocator gives an error, not a write into freed memory.
+The padding bits only stop searches early.
 """
 
 from array import array
@@ -90,6 +98,14 @@ _ALLOCATIONS = 6  # live allocations
 _CHUNKS = 7
 _REFUSED = (TypeError, OverflowError, MemoryError)  # a kernel refusing an argument
 _BASE_HI = 8  # the heap's address >> 30: the C kernels free a view by its address
+# A kernel's answer CORRUPT - slot: that slot of _state holds what no allocator writes
+_CORRUPT = -3
+_SLOTS = ("nwords", "shift", "base", "hint", "window", "used", "allocations", "chunks")
+
+try:
+    _BufferError = BufferError
+except NameError:  # MicroPython has none: its buffer errors are TypeError
+    _BufferError = TypeError
 
 
 def _words(chunks):
@@ -118,6 +134,42 @@ def heap_bitmap(chunks):
     return bytearray(_words(chunks) << 3)
 
 
+def _corrupted(state, code):
+    """The RuntimeError for a kernel's answer code <= _CORRUPT."""
+    slot = _CORRUPT - code
+    name = _SLOTS[slot] if 0 <= slot < len(_SLOTS) else "?"
+    return RuntimeError("chunkalloc: private state corrupted: %s = %d (state %s)"
+                        % (name, state[slot] if 0 <= slot < len(state) else 0, list(state)))
+
+
+def _check_heap(heap):
+    """Raise TypeError unless heap is a writable buffer of bytes: len() must count
+    the bytes the kernels address."""
+    if _memoryview is None:
+        return
+    try:
+        view = _memoryview(heap)
+    except TypeError:
+        raise TypeError("heap must be a buffer (a bytearray, or a memoryview of one)")
+    if _item_size(view) != 1:
+        raise TypeError("heap must be a buffer of bytes: its items are %d bytes "
+                        "(len() would count items, the kernels count bytes)" % _item_size(view))
+    try:
+        view[0:0] = b""  # TypeError where it is read-only, on both runtimes
+    except TypeError:
+        raise TypeError("heap must be writable: a bytearray, or a memoryview of one")
+
+
+def _item_size(view):
+    size = getattr(view, "itemsize", None)  # CPython, most MicroPython ports
+    if size is not None:
+        return size
+    if len(view) < 2:
+        return 1
+    size = address_of(view[1:]) - address_of(view)
+    return size if size > 0 else 1  # 0: this port cannot tell addresses
+
+
 def _check_geometry(heap_len, chunk_size):
     if not isinstance(chunk_size, int):
         raise TypeError("chunk_size must be an int")
@@ -132,6 +184,7 @@ class ChunkAllocator:
     """Allocates runs of chunks from heap, bookkeeping in bitmap."""
 
     def __init__(self, heap, bitmap, chunk_size, fast=True, best_fit=True):
+        _check_heap(heap)
         _check_geometry(len(heap), chunk_size)
         if not isinstance(bitmap, bytearray):
             raise TypeError("bitmap must be a bytearray (see heap_bitmap())")
@@ -176,7 +229,7 @@ class ChunkAllocator:
                                        getattr(ChunkAllocator, name)))
         fill = self._kernel.fill
         total = nwords << 5
-        fill(bitmap, 0, len(bitmap) << 3, 0)
+        fill(bitmap, 0, total << 1, 0)  # bytes past both rows are not ours: left alone
         fill(bitmap, chunks, total - chunks, 1)  # padding: used ...
         fill(bitmap, total + chunks, total - chunks, 1)  # ... and head
 
@@ -215,7 +268,10 @@ class ChunkAllocator:
         if isinstance(handle, int):
             return handle
         if _memoryview is not None and isinstance(handle, _memoryview):
-            return _offset_of(self.heap, handle)
+            try:
+                return _offset_of(self.heap, handle)
+            except _BufferError:  # CPython: a view with strides
+                raise TypeError("handle must be an int offset or a contiguous memoryview")
         raise TypeError("handle must be an int offset or a memoryview")
 
     def _head(self, handle):
@@ -231,7 +287,8 @@ class ChunkAllocator:
         return (self._bits[j >> 3] >> (j & 7)) & 1
 
     def _run(self, i):
-        return self._kernel.run_end(self._bits, self._state[_NWORDS], i) - i
+        end = self._kernel.run_end(self._bits, self._state[_NWORDS], i)
+        return (end if end < self.chunks else self.chunks) - i  # padding bits cleared: still
 
     # -- the interface ---------------------------------------------------------
 
@@ -245,8 +302,10 @@ class ChunkAllocator:
         """Offset of a new allocation, or -1 when there is no room."""
         try:
             offset = self._alloc(self._bits, self._state, size, align)
-            if offset != -2:
+            if offset >= -1:
                 return offset
+            if offset <= _CORRUPT:
+                raise _corrupted(self._state, offset)
         except _REFUSED:  # not ints, or no machine word
             pass
         self._chunks_for(size)
@@ -261,6 +320,8 @@ class ChunkAllocator:
                 return offset
         except _REFUSED:
             offset = -2
+        if offset <= _CORRUPT:
+            raise _corrupted(self._state, offset)
         if offset == -2:
             self._chunks_for(size)
             self._check_align(align)
@@ -274,12 +335,17 @@ class ChunkAllocator:
     def free(self, handle):
         """Free the allocation at handle (an offset, or a view from alloc_view/view)."""
         try:
-            if self._release(self._bits, self._state, handle) > 0:
+            freed = self._release(self._bits, self._state, handle)
+            if freed > 0:
                 return
+            if freed <= _CORRUPT:
+                raise _corrupted(self._state, freed)
         except _REFUSED:  # a memoryview (viper, pure), no handle at all
             pass
         i = self._head(handle)  # raises for anything but a live view
-        self._release(self._bits, self._state, i * self.chunk_size)
+        freed = self._release(self._bits, self._state, i * self.chunk_size)
+        if freed <= _CORRUPT:
+            raise _corrupted(self._state, freed)
 
     def realloc(self, offset, new_size, align=1):
         """Resize in place when possible, else move (and copy); new offset.
@@ -292,6 +358,8 @@ class ChunkAllocator:
                 return new
         except _REFUSED:
             new = -2
+        if new <= _CORRUPT:
+            raise _corrupted(state, new)
         if new == -2:  # a view, or bad arguments: check, then try in place again
             offset = self._head(offset) * self.chunk_size
             self._chunks_for(new_size)
@@ -300,10 +368,14 @@ class ChunkAllocator:
                 if new_size <= _ADDRESS_BITS else -1
             if new >= 0:
                 return new
+            if new <= _CORRUPT:
+                raise _corrupted(state, new)
         # it must move: size and align are valid, offset is live
         k = (new_size + self.chunk_size - 1) // self.chunk_size
         old = self._run(offset // self.chunk_size)
         new = self._alloc(self._bits, state, new_size, align) if new_size <= _ADDRESS_BITS else -1
+        if new <= _CORRUPT:
+            raise _corrupted(state, new)
         if new < 0:
             raise MemoryError("chunkalloc: no room to move %d bytes aligned to %d"
                               % (new_size, align))
