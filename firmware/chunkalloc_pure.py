@@ -316,10 +316,11 @@ if sys.implementation.name != "micropython":
 # update costs more than the bitmap work itself.
 
 
-def check(bits, state):
-    """0 when the state's slots can be trusted with bits, else -3 - the first
-    bad slot (as the C kernels' ck_check: nwords, shift, chunks, base, hint).
-    Every whole operation checks first: Python can write any int there."""
+def check_geometry(bits, state):
+    """0 when the state's geometry can be trusted with bits, else -3 - the first
+    bad slot (as the C kernels' ck_check_geometry: nwords, shift, chunks): what
+    release reads. Every whole operation checks first: Python can write any int
+    into the state."""
     nwords = state[0]
     if nwords < 1 or nwords > len(bits) >> 3 or nwords > 0x3FFFFFFF >> 5:
         return -3
@@ -329,9 +330,18 @@ def check(bits, state):
     chunks = state[7]
     if chunks < 1 or chunks > nwords << 5 or chunks > 0x3FFFFFFF >> shift:
         return -10
+    return 0
+
+
+def check(bits, state):
+    """check_geometry, and base and hint (what alloc and resize read too), as the
+    C kernels' ck_check."""
+    bad = check_geometry(bits, state)
+    if bad:
+        return bad
     if state[2] < 0 or state[2] > 0x3FFFFFFF:
         return -5
-    if state[3] < 0 or state[3] >= chunks:
+    if state[3] < 0 or state[3] >= state[7]:
         return -6
     return 0
 
@@ -369,7 +379,7 @@ def alloc(bits, state, size, align):
 def release(bits, state, offset):
     """free: chunks freed, -1 when offset starts no live allocation, -3 - slot
     when the state is corrupted."""
-    bad = check(bits, state)
+    bad = check_geometry(bits, state)
     if bad:
         return bad
     i = _head(bits, state, offset)

@@ -321,7 +321,7 @@ def alloc(bits, state, size: int, align: int) -> int:
 @micropython.viper
 def release(bits, state, offset: int) -> int:
     s = ptr32(state)
-    # check(bits, state), as chunkalloc_pure.check: the state is untrusted
+    # check_geometry(bits, state), as in chunkalloc_pure: the state is untrusted
     nwords = s[0]
     shift = s[1]
     chunks = s[7]
@@ -331,10 +331,6 @@ def release(bits, state, offset: int) -> int:
         return -4
     if chunks < 1 or chunks > (nwords << 5) or chunks > (0x3FFFFFFF >> shift):
         return -10
-    if s[2] < 0 or s[2] > 0x3FFFFFFF:
-        return -5
-    if s[3] < 0 or s[3] >= chunks:
-        return -6
     i = offset >> shift
     if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= chunks:
         return -1

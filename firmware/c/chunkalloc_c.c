@@ -22,7 +22,7 @@ static uint32_t *bits_of(mp_obj_t bits, mp_int_t need, uint32_t *words) {
         || ((uintptr_t)info.buf & 3) != 0) {
         mp_raise_ValueError("chunkalloc_c: bitmap too short or misaligned");
     }
-    *words = info.len >> 2 > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)(info.len >> 2);
+    *words = ck_words(info.len);
     return (uint32_t *)info.buf;
 }
 
@@ -284,7 +284,7 @@ typedef struct {
 mp_obj_full_type_t op_type;
 
 // the bytes of a span now (*len of them); NULL if it has none writable
-static uint8_t *span_bytes(const span_t *span, size_t *len) {
+CK_INLINE uint8_t *span_bytes(const span_t *span, size_t *len) {
     if (span->how != SPAN_PROTOCOL) {
         const mp_obj_array_t *a = MP_OBJ_TO_PTR(span->obj);
         *len = a->len << span->shift;
@@ -332,12 +332,12 @@ static int valid_align(mp_int_t align) {
 
 static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     op_obj_t *op = MP_OBJ_TO_PTR(self_in);
-    size_t bits_len, state_len, heap_len;
+    size_t bits_len = 0, state_len = 0, heap_len = 0;
     uint32_t *b = (uint32_t *)span_bytes(&op->bits, &bits_len);
     int32_t *s = (int32_t *)span_bytes(&op->state, &state_len);
     if (n_kw == 0 && b != NULL && s != NULL && ((uintptr_t)b & 3) == 0
         && state_len >= CK_STATE_LEN * sizeof(int32_t)) {
-        uint32_t words = bits_len >> 2 > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)(bits_len >> 2);
+        uint32_t words = ck_words(bits_len);
         mp_int_t size, align = 1, offset;
         switch (op->kind) {
             case OP_TRY_ALLOC:
@@ -410,11 +410,11 @@ static mp_obj_t c_op(size_t n_args, const mp_obj_t *args) {
     op->pool = args[4];
     op->method = args[5];
     // the geometry checked once here, and again on every call
-    size_t bits_len, heap_len;
+    size_t bits_len = 0, heap_len = 0;
     int32_t *s = state_of(args[2]);
     span_bytes(&op->bits, &bits_len);
     span_bytes(&op->heap, &heap_len);
-    if (ck_check(s, bits_len >> 2 > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)(bits_len >> 2)) != 0
+    if (ck_check(s, ck_words(bits_len)) != 0
         || heap_len >> s[CK_SHIFT] < (size_t)s[CK_CHUNKS]) {
         mp_raise_ValueError("chunkalloc_c: heap or bitmap shorter than the state says");
     }

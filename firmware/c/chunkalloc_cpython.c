@@ -58,7 +58,7 @@ static int get_state(PyObject *o, Py_buffer *view) {
 }
 
 // the bitmap, of at least words 32-bit words (the scans' 2 * nwords; 0 for the
-// whole operations, whose kernels check the state against words_in(len))
+// whole operations, whose kernels check the state against ck_words(len))
 static int get_bits(PyObject *o, Py_buffer *view, long words) {
     if (PyObject_GetBuffer(o, view, PyBUF_WRITABLE) < 0) {
         return -1;
@@ -70,11 +70,6 @@ static int get_bits(PyObject *o, Py_buffer *view, long words) {
         return -1;
     }
     return 0;
-}
-
-// the bitmap's whole 32-bit words, as the kernels take them
-static uint32_t words_in(Py_ssize_t len) {
-    return len / 4 > UINT32_MAX ? UINT32_MAX : (uint32_t)(len / 4);
 }
 
 static int open_both(bufs_t *f, PyObject *bits, PyObject *state) {
@@ -117,7 +112,7 @@ static PyObject *c_alloc(PyObject *m, PyObject *const *args, Py_ssize_t n) {
         done(&f);
         return NULL;
     }
-    uint32_t words = words_in(f.bits.len);
+    uint32_t words = ck_words((size_t)f.bits.len);
     long r = ck_check(f.state.buf, words);
     if (r == 0) {  // size > CK_MAX: larger than any heap
         r = size > CK_MAX ? -1 : ck_alloc(f.bits.buf, words, f.state.buf, (int32_t)size, (int32_t)align);
@@ -144,7 +139,7 @@ static PyObject *c_release(PyObject *m, PyObject *const *args, Py_ssize_t n) {
         offset = ck_offset_in(s, heap, at);
     }
     long r = offset < 0 || offset > CK_MAX ? -1
-        : ck_release(f.bits.buf, words_in(f.bits.len), s, (int32_t)offset);
+        : ck_release(f.bits.buf, ck_words((size_t)f.bits.len), s, (int32_t)offset);
     done(&f);
     return PyLong_FromLong(r);
 }
@@ -165,7 +160,7 @@ static PyObject *c_resize(PyObject *m, PyObject *const *args, Py_ssize_t n) {
         return NULL;
     }
     long r;
-    uint32_t words = words_in(f.bits.len);
+    uint32_t words = ck_words((size_t)f.bits.len);
     if (size > CK_MAX) {  // valid but larger than any heap: it must move (and fails)
         r = ck_check(f.state.buf, words);
         if (r == 0) {
@@ -384,7 +379,7 @@ static PyObject *op_vectorcall(PyObject *self, PyObject *const *args, size_t nar
             return NULL;
         }
         uint32_t *b = f.bits.buf;
-        uint32_t words = words_in(f.bits.len);
+        uint32_t words = ck_words((size_t)f.bits.len);
         int32_t *s = f.state.buf;
         PyObject *result = NULL;
         Py_buffer heap;
@@ -507,7 +502,7 @@ static PyObject *c_op(PyObject *m, PyObject *const *args, Py_ssize_t n) {
         int32_t *s = f.state.buf;
         bad = PyObject_GetBuffer(args[3], &heap, PyBUF_WRITABLE) < 0;
         if (!bad) {
-            if (ck_check(s, words_in(f.bits.len)) != 0
+            if (ck_check(s, ck_words((size_t)f.bits.len)) != 0
                 || (size_t)heap.len >> s[CK_SHIFT] < (size_t)s[CK_CHUNKS]) {
                 PyErr_SetString(PyExc_ValueError, "chunkalloc_c: heap shorter than the state says");
                 bad = 1;

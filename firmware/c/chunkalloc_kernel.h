@@ -15,6 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if defined(__GNUC__)
+#define CK_INLINE static inline __attribute__((always_inline))
+#define CK_HOT static __attribute__((optimize("O2")))
+#else
+#define CK_HOT static
+#define CK_INLINE static inline
+#endif
+
 #define CK_FULL 0xFFFFFFFFu
 #define CK_MAX 0x3FFFFFFF  // sizes, offsets and aligns stay below 2**30
 
@@ -27,29 +35,45 @@ enum { CK_NWORDS, CK_SHIFT, CK_BASE, CK_HINT, CK_WINDOW, CK_USED, CK_ALLOCATIONS
 // RuntimeError naming it).
 #define CK_CORRUPT (-3)
 
-// 0 when the state's slots can be trusted with a bitmap of words 32-bit words,
-// else CK_CORRUPT - the first slot found bad. Counters and window need no
-// check: no index comes from them (the counters wrap, window only counts).
-static inline int32_t ck_check(const int32_t *s, uint32_t words) {
-    int32_t nwords = s[CK_NWORDS];
-    if (nwords < 1 || (uint32_t)nwords > words >> 1 || nwords > CK_MAX >> 5) {
+// 0 when the state's geometry can be trusted with a bitmap of words 32-bit
+// words (words <= CK_MAX >> 4: ck_words), else CK_CORRUPT - the first slot
+// found bad: nwords, shift, chunks (what release reads).
+CK_INLINE int32_t ck_check_geometry(const int32_t *s, uint32_t words) {
+    uint32_t nwords = (uint32_t)s[CK_NWORDS];
+    if (nwords - 1 >= words >> 1) {  // 1 .. words / 2, so 32 * nwords < 2**31
         return CK_CORRUPT - CK_NWORDS;
     }
     uint32_t shift = (uint32_t)s[CK_SHIFT];
     if (shift > 30) {
         return CK_CORRUPT - CK_SHIFT;
     }
-    int32_t chunks = s[CK_CHUNKS];
-    if (chunks < 1 || chunks > nwords << 5 || chunks > CK_MAX >> shift) {
-        return CK_CORRUPT - CK_CHUNKS;
+    uint32_t chunks = (uint32_t)s[CK_CHUNKS];
+    if (chunks - 1 >= nwords << 5 || chunks > (uint32_t)CK_MAX >> shift) {
+        return CK_CORRUPT - CK_CHUNKS;  // 1 .. 32 * nwords, chunks << shift < 2**30
     }
-    if ((uint32_t)s[CK_BASE] > CK_MAX) {
+    return 0;
+}
+
+// ck_check_geometry, and base and hint (what alloc and resize read too).
+// Window and the counters need no check: no index comes from them (the
+// counters wrap; window only counts).
+CK_INLINE int32_t ck_check(const int32_t *s, uint32_t words) {
+    int32_t bad = ck_check_geometry(s, words);
+    if (bad) {
+        return bad;
+    }
+    if ((uint32_t)s[CK_BASE] > CK_MAX) {  // an address mod 2**30: nothing else is written there
         return CK_CORRUPT - CK_BASE;
     }
-    if ((uint32_t)s[CK_HINT] >= (uint32_t)chunks) {
+    if ((uint32_t)s[CK_HINT] >= (uint32_t)s[CK_CHUNKS]) {
         return CK_CORRUPT - CK_HINT;
     }
     return 0;
+}
+
+// the words of a bitmap of len bytes, as ck_check takes them
+CK_INLINE uint32_t ck_words(size_t len) {
+    return len >> 2 > (size_t)(CK_MAX >> 4) ? (uint32_t)(CK_MAX >> 4) : (uint32_t)(len >> 2);
 }
 
 // counters wrap rather than overflow (a caller may write any int into them)
@@ -58,7 +82,7 @@ static inline void ck_add(int32_t *s, int slot, int32_t n) {
 }
 
 // index of the lowest set bit of x (x != 0)
-static inline int32_t ck_lowest(uint32_t x) {
+CK_INLINE int32_t ck_lowest(uint32_t x) {
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) \
     || (defined(__ARM_ARCH) && __ARM_ARCH >= 7))
     return __builtin_ctz(x);  // one or two instructions here
@@ -89,7 +113,7 @@ static int32_t ck_next_bit(const uint32_t *b, int32_t nwords, int32_t pos, int32
     return (w << 5) + ck_lowest(x);
 }
 
-static int32_t ck_run_end(const uint32_t *b, int32_t nwords, int32_t i) {
+CK_INLINE int32_t ck_run_end(const uint32_t *b, int32_t nwords, int32_t i) {
     int32_t total = nwords << 5;
     int32_t j = i + 1;
     if (j >= total) {
@@ -108,25 +132,31 @@ static int32_t ck_run_end(const uint32_t *b, int32_t nwords, int32_t i) {
 }
 
 // find, with runs that end at chunk end (<= 32 * nwords) whatever the bits
-// past it say
-static int32_t ck_find_below(const uint32_t *b, int32_t nwords, int32_t end, int32_t k,
-    int32_t first, int32_t step, int32_t hint, int32_t window) {
+// past it say. The same decisions as the pure find, with one scan saved: after
+// the wrap, the gap that reaches hint is the one already measured from hint
+// (hint_end), so its end is not searched for again (an empty pool's search
+// would scan it twice).
+CK_HOT int32_t ck_find_below(const uint32_t *b, int32_t end, int32_t k, int32_t first,
+    int32_t step, int32_t hint, int32_t window) {
+    int32_t wend = end > 0 ? ((end - 1) >> 5) + 1 : 0;  // words holding chunks below end
     int32_t best = -1;
     int32_t best_len = end + 1;
     int32_t left = -1;
+    int32_t hint_end = -1;  // the end of the gap starting at hint, once measured
     int wrapped = 0;
     int32_t pos = hint;
     for (;;) {
         // s: the first free chunk at or after pos (a 0 bit in the used row)
         int32_t s = end;
         if (pos < end) {
-            int32_t w = pos >> 5;
-            uint32_t x = ~b[w] & (CK_FULL << (pos & 31));
-            while (x == 0 && ++w < nwords) {
-                x = ~b[w];
+            const uint32_t *p = b + (pos >> 5);
+            uint32_t x = ~*p & (CK_FULL << (pos & 31));
+            while (x == 0 && ++p < b + wend) {
+                x = ~*p;
             }
             if (x != 0) {
-                s = (w << 5) + ck_lowest(x);
+                int32_t f = (int32_t)((p - b) << 5) + ck_lowest(x);
+                s = f < end ? f : end;
             }
         }
         if (wrapped && s >= hint) {
@@ -140,16 +170,26 @@ static int32_t ck_find_below(const uint32_t *b, int32_t nwords, int32_t end, int
             pos = 0;
             continue;
         }
-        // e: the first used chunk after s (the padding or the end stops it)
-        int32_t e = end;
-        int32_t w = s >> 5;
-        uint32_t x = b[w] & (CK_FULL << (s & 31));
-        while (x == 0 && ++w < nwords) {
-            x = b[w];
+        // e: the first used chunk after s (the padding or the end stops it);
+        // after the wrap, no further than hint when the gap at hint is known
+        int32_t stop = wrapped && hint_end >= 0 ? hint : end;
+        int32_t wstop = stop == end ? wend : ((stop - 1) >> 5) + 1;
+        int32_t e = stop;
+        const uint32_t *p = b + (s >> 5);
+        const uint32_t *pend = b + wstop;
+        uint32_t x = *p & (CK_FULL << (s & 31));
+        while (x == 0 && ++p < pend) {
+            x = *p;
         }
         if (x != 0) {
-            int32_t f = (w << 5) + ck_lowest(x);
-            e = f < end ? f : end;
+            int32_t f = (int32_t)((p - b) << 5) + ck_lowest(x);
+            e = f < stop ? f : stop;
+        }
+        if (stop != end && e == stop) {
+            e = hint_end;  // this gap runs on into the gap at hint
+        }
+        if (!wrapped && s == hint) {
+            hint_end = e;
         }
         int32_t c = s + ((first - s) & (step - 1));
         if (c <= e - k) {
@@ -176,7 +216,7 @@ static int32_t ck_find_below(const uint32_t *b, int32_t nwords, int32_t end, int
 
 static int32_t ck_find(const uint32_t *b, int32_t nwords, int32_t k, int32_t first, int32_t step,
     int32_t hint, int32_t window) {
-    return ck_find_below(b, nwords, nwords << 5, k, first, step, hint, window);
+    return ck_find_below(b, nwords << 5, k, first, step, hint, window);
 }
 
 static void ck_fill(uint32_t *b, int32_t start, int32_t n, int32_t value) {
@@ -231,7 +271,8 @@ static int32_t ck_alloc(uint32_t *b, uint32_t words, int32_t *s, int32_t size, i
     }
     int32_t step = align > cs ? align >> shift : 1;
     int32_t k = ck_chunks_for(size, shift);
-    int32_t i = ck_find_below(b, nwords, chunks, k, ((0 - base) & (align - 1)) >> shift, step,
+    int32_t first = (int32_t)((0u - (uint32_t)base) & (uint32_t)(align - 1)) >> shift;
+    int32_t i = ck_find_below(b, chunks, k, first, step,
         s[CK_HINT], s[CK_WINDOW]);
     if (i < 0) {
         return -1;
@@ -247,7 +288,7 @@ static int32_t ck_alloc(uint32_t *b, uint32_t words, int32_t *s, int32_t size, i
 
 // is offset the start of a live allocation? its head chunk, else -1 (the
 // state checked)
-static int32_t ck_head(const uint32_t *b, const int32_t *s, int32_t offset) {
+CK_INLINE int32_t ck_head(const uint32_t *b, const int32_t *s, int32_t offset) {
     int32_t shift = s[CK_SHIFT];
     int32_t i = offset >> shift;
     if (offset < 0 || (offset & (((int32_t)1 << shift) - 1)) != 0 || i >= s[CK_CHUNKS]) {
@@ -267,9 +308,9 @@ static inline int32_t ck_run_end_of(const uint32_t *b, const int32_t *s, int32_t
 }
 
 // free: chunks freed, -1 when offset starts no live allocation,
-// CK_CORRUPT - slot (ck_check)
+// CK_CORRUPT - slot (ck_check_geometry)
 static int32_t ck_release(uint32_t *b, uint32_t words, int32_t *s, int32_t offset) {
-    int32_t bad = ck_check(s, words);
+    int32_t bad = ck_check_geometry(s, words);
     if (bad) {
         return bad;
     }
