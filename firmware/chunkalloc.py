@@ -142,7 +142,7 @@ def _corrupted(state, code):
                         % (name, state[slot] if 0 <= slot < len(state) else 0, list(state)))
 
 
-def _check_heap(heap):
+def _check_heap_buffer(heap):
     """Raise TypeError unless heap is a writable buffer of bytes: len() must count
     the bytes the kernels address."""
     if _memoryview is None:
@@ -184,7 +184,7 @@ class ChunkAllocator:
     """Allocates runs of chunks from heap, bookkeeping in bitmap."""
 
     def __init__(self, heap, bitmap, chunk_size, fast=True, best_fit=True):
-        _check_heap(heap)
+        _check_heap_buffer(heap)
         _check_geometry(len(heap), chunk_size)
         if not isinstance(bitmap, bytearray):
             raise TypeError("bitmap must be a bytearray (see heap_bitmap())")
@@ -196,7 +196,10 @@ class ChunkAllocator:
             raise ValueError("bitmap of %d bytes too small for %d chunks: need %d"
                              % (len(bitmap), chunks, nwords << 3))
         self.heap = heap  # the buffer itself: index it with offsets
-        self._view = _memoryview(heap) if _memoryview is not None else None
+        # a view of heap for view(): heap itself when it is a view; else one made on
+        # each call, as a view kept of a bytearray would keep its old items when
+        # Python resizes it (MicroPython moves them and frees the old block)
+        self._view = heap if _memoryview is not None and isinstance(heap, _memoryview) else None
         self._bits = bitmap
         if isinstance(fast, str):  # a kernel by name
             if fast not in KERNELS:
@@ -216,6 +219,8 @@ class ChunkAllocator:
         shift = 0
         while 1 << shift < chunk_size:
             shift += 1
+        self._shift = shift
+        self._nwords = nwords  # Python code here reads the bitmap by its own geometry
         # All that alloc and free read or change, in one array of ints that a
         # single kernel call updates (slots _NWORDS .. _CHUNKS)
         address = address_of(heap)
@@ -270,7 +275,7 @@ class ChunkAllocator:
         if _memoryview is not None and isinstance(handle, _memoryview):
             try:
                 return _offset_of(self.heap, handle)
-            except _BufferError:  # CPython: a view with strides
+            except (_BufferError, TypeError):  # CPython: a view with strides
                 raise TypeError("handle must be an int offset or a contiguous memoryview")
         raise TypeError("handle must be an int offset or a memoryview")
 
@@ -279,7 +284,7 @@ class ChunkAllocator:
         offset = self.offset_of(handle)
         i = offset // self.chunk_size
         if (offset < 0 or offset % self.chunk_size or i >= self.chunks
-                or not self._bit(((self._state[_NWORDS] << 5) + i))):
+                or not self._bit(((self._nwords << 5) + i))):
             raise ValueError("%d is not the offset of a live allocation" % offset)
         return i
 
@@ -287,7 +292,7 @@ class ChunkAllocator:
         return (self._bits[j >> 3] >> (j & 7)) & 1
 
     def _run(self, i):
-        end = self._kernel.run_end(self._bits, self._state[_NWORDS], i)
+        end = self._kernel.run_end(self._bits, self._nwords, i)
         return (end if end < self.chunks else self.chunks) - i  # padding bits cleared: still
 
     # -- the interface ---------------------------------------------------------
@@ -328,9 +333,23 @@ class ChunkAllocator:
         raise MemoryError("chunkalloc: no room for %d bytes aligned to %d" % (size, align))
 
     def alloc_zeroed(self, size, align=1):
+        self._check_heap()
         offset = self.alloc(size, align)
         self._kernel.zero(self.heap, offset, self.size_of(offset))
         return offset
+
+    def _check_heap(self):
+        """RuntimeError unless the heap still holds all chunks (Python can shrink a
+        bytearray under the allocator) and the state's geometry is the allocator's:
+        checked before Python code writes heap bytes at offsets from the kernels."""
+        state = self._state
+        if state[_SHIFT] != self._shift or state[_CHUNKS] != self.chunks:
+            raise _corrupted(state, _CORRUPT - (_SHIFT if state[_SHIFT] != self._shift
+                                                else _CHUNKS))
+        if len(self.heap) < self.chunks * self.chunk_size:
+            raise RuntimeError("chunkalloc: the heap was resized under the allocator: "
+                               "%d bytes, %d chunks of %d needed"
+                               % (len(self.heap), self.chunks, self.chunk_size))
 
     def free(self, handle):
         """Free the allocation at handle (an offset, or a view from alloc_view/view)."""
@@ -371,6 +390,7 @@ class ChunkAllocator:
             if new <= _CORRUPT:
                 raise _corrupted(state, new)
         # it must move: size and align are valid, offset is live
+        self._check_heap()
         k = (new_size + self.chunk_size - 1) // self.chunk_size
         old = self._run(offset // self.chunk_size)
         new = self._alloc(self._bits, state, new_size, align) if new_size <= _ADDRESS_BITS else -1
@@ -401,13 +421,14 @@ class ChunkAllocator:
             raise TypeError("size must be an int or None")
         elif size < 0 or size > capacity:
             raise ValueError("size %d outside the allocation's 0..%d bytes" % (size, capacity))
-        if self._view is None:
+        if _memoryview is None:
             raise TypeError("this port has no memoryview; use offsets")
-        return self._view[offset:offset + size]
+        view = self._view if self._view is not None else _memoryview(self.heap)
+        return view[offset:offset + size]
 
     def alloc_view(self, size, align=1):
         """A memoryview of exactly size bytes of a new allocation."""
-        if self._view is None:
+        if _memoryview is None:
             raise TypeError("this port has no memoryview; use alloc()")
         return self.view(self.alloc(size, align), size)
 
@@ -422,17 +443,17 @@ class ChunkAllocator:
             raise ValueError("chunk %d outside 0..%d" % (i, self.chunks - 1))
         if not self._bit(i):
             return 0
-        return 1 if self._bit((self._state[_NWORDS] << 5) + i) else 2
+        return 1 if self._bit((self._nwords << 5) + i) else 2
 
     def gaps(self):
         """Yield (start chunk, length) of every run of free chunks."""
         next_bit = self._kernel.next_bit
         pos = 0
         while True:
-            s = next_bit(self._bits, self._state[_NWORDS], pos, 0)
+            s = next_bit(self._bits, self._nwords, pos, 0)
             if s >= self.chunks:
                 return
-            pos = next_bit(self._bits, self._state[_NWORDS], s, 1)
+            pos = next_bit(self._bits, self._nwords, s, 1)
             yield s, pos - s
 
     def stats(self):
@@ -455,7 +476,14 @@ class ChunkAllocator:
 
     def check(self):
         """Raise RuntimeError if the bookkeeping is inconsistent; else None."""
-        total = self._state[_NWORDS] << 5
+        state = self._state  # first the geometry: what the kernels index by
+        slot = (_NWORDS if state[_NWORDS] != self._nwords else _SHIFT
+                if state[_SHIFT] != self._shift else _CHUNKS if state[_CHUNKS] != self.chunks
+                else _HINT if not 0 <= state[_HINT] < self.chunks
+                else _BASE if not 0 <= state[_BASE] <= _ADDRESS_BITS else -1)
+        if slot >= 0:
+            raise _corrupted(state, _CORRUPT - slot)
+        total = self._nwords << 5
         used = heads = 0
         prev_used = 0
         j = 0

@@ -23,7 +23,7 @@ from .target import BoardTarget, TargetError, UnixTarget, add_target_arguments, 
 
 HELP = "run the firmware tests on a target and report each test's result"
 TESTS = FIRMWARE / "tests"
-SUPPORT = [FIRMWARE / "runtests.py", TESTS / "fwtest.py"]
+SUPPORT = [FIRMWARE / "runtests.py", TESTS / "fwtest.py", TESTS / "guarded.py"]
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
 RUN_ATTEMPTS = 2  # an emulated board that stops answering is restarted and the module run again
 
