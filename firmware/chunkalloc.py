@@ -108,6 +108,31 @@ except NameError:  # MicroPython has none: its buffer errors are TypeError
     _BufferError = TypeError
 
 
+# Viper takes an int argument as a machine word: a big int is truncated to its low
+# bits (on a 32-bit port free(2**40) would free offset 0, alloc(2**32 + 16) give 16
+# bytes). So the viper kernel's entries get only ints that a word holds whole; any
+# other answers -2 or -1 (the methods then check and raise, as for the others).
+_WORD = 0x3FFFFFFF
+
+
+def _viper_alloc(bits, state, size, align):
+    if -_WORD <= size <= _WORD and -_WORD <= align <= _WORD:
+        return chunkalloc_viper.alloc(bits, state, size, align)  # pyright: ignore[reportOptionalMemberAccess]  # bound only when viper loaded
+    return -2
+
+
+def _viper_release(bits, state, offset):
+    if -_WORD <= offset <= _WORD:
+        return chunkalloc_viper.release(bits, state, offset)  # pyright: ignore[reportOptionalMemberAccess]  # as above
+    return -1
+
+
+def _viper_resize(bits, state, offset, size, align):
+    if -_WORD <= offset <= _WORD and -_WORD <= size <= _WORD and -_WORD <= align <= _WORD:
+        return chunkalloc_viper.resize(bits, state, offset, size, align)  # pyright: ignore[reportOptionalMemberAccess]  # as above
+    return -2
+
+
 def _words(chunks):
     return (chunks + 31) >> 5
 
@@ -213,6 +238,8 @@ class ChunkAllocator:
         self._alloc = self._kernel.alloc
         self._release = self._kernel.release
         self._resize = self._kernel.resize
+        if kernel == "viper":  # whole words only (see _viper_alloc)
+            self._alloc, self._release, self._resize = _viper_alloc, _viper_release, _viper_resize
         self.chunk_size = chunk_size
         self.chunks = chunks
         self.best_fit = best_fit
