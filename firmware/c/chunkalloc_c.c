@@ -2,8 +2,10 @@
 // native module. Same functions, arguments and results as chunkalloc_pure.py.
 // Ints arrive as small ints (anything else: alloc and resize answer -2,
 // release -1, so the Python caller runs its checks and raises with a message);
-// buffers come through the buffer protocol. Nothing here allocates, except
-// offset_of/address_of for results that are no small int.
+// buffers come through the buffer protocol, on every call, and the state's
+// slots are checked against them (CK_CORRUPT - slot: the caller raises
+// RuntimeError). Nothing here allocates, except offset_of/address_of for
+// results that are no small int.
 //
 // Build: make MPY_DIR=/path/to/micropython ARCH=x64|armv6m|armv7m|rv32imc
 // (host/chunkalloc_host/natmod.py does it for `chunkalloc build`).
@@ -344,7 +346,7 @@ static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
             case OP_ALLOC:
                 if ((n_args == 1 || (n_args == 2 && small(args[1], &align)))
                     && small(args[0], &size) && size >= 1 && size <= CK_MAX && valid_align(align)) {
-                    int32_t r = ck_alloc(b, words, s, (int32_t)size, (int32_t)align);
+                    int32_t r = ck_alloc_valid(b, words, s, (int32_t)size, (int32_t)align);
                     if (r >= 0 || (r == -1 && op->kind == OP_TRY_ALLOC)) {
                         return RESULT(r);
                     }

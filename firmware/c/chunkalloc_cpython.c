@@ -389,7 +389,7 @@ static PyObject *op_vectorcall(PyObject *self, PyObject *const *args, size_t nar
             case OP_ALLOC:
                 if ((n == 1 || (n == 2 && small(args[1], &align))) && small(args[0], &size)
                     && size >= 1 && size <= CK_MAX && valid_align(align)) {
-                    long r = ck_alloc(b, words, s, (int32_t)size, (int32_t)align);
+                    long r = ck_alloc_valid(b, words, s, (int32_t)size, (int32_t)align);
                     if (r >= 0 || (r == -1 && op->kind == OP_TRY_ALLOC)) {
                         result = PyLong_FromLong(r);
                     }

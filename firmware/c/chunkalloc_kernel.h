@@ -256,12 +256,9 @@ static inline int ck_bad_align(int32_t align) {
     return align < 1 || (align & (align - 1)) != 0 || align > CK_MAX;
 }
 
-// try_alloc: offset, -1 when no room, -2 when size or align is invalid,
-// CK_CORRUPT - slot (ck_check); words: the bitmap's length in 32-bit words
-static int32_t ck_alloc(uint32_t *b, uint32_t words, int32_t *s, int32_t size, int32_t align) {
-    if (size < 1 || ck_bad_align(align)) {
-        return -2;
-    }
+// ck_alloc for a size and align already found valid (the op's fast path)
+static int32_t ck_alloc_valid(uint32_t *b, uint32_t words, int32_t *s, int32_t size,
+    int32_t align) {
     int32_t bad = ck_check(s, words);
     if (bad) {
         return bad;
@@ -290,6 +287,15 @@ static int32_t ck_alloc(uint32_t *b, uint32_t words, int32_t *s, int32_t size, i
     ck_add(s, CK_USED, k);
     ck_add(s, CK_ALLOCATIONS, 1);
     return i << shift;
+}
+
+// try_alloc: offset, -1 when no room, -2 when size or align is invalid,
+// CK_CORRUPT - slot (ck_check); words: the bitmap's length in 32-bit words
+static int32_t ck_alloc(uint32_t *b, uint32_t words, int32_t *s, int32_t size, int32_t align) {
+    if (size < 1 || ck_bad_align(align)) {
+        return -2;
+    }
+    return ck_alloc_valid(b, words, s, size, align);
 }
 
 // is offset the start of a live allocation? its head chunk, else -1 (the
