@@ -37,6 +37,14 @@ align; after construction alloc (when it succeeds), try_alloc, free, realloc,
 size_of, check and the counters used and allocations allocate nothing on the
 GC heap, so they work under micropython.heap_lock() and in hard IRQs; bad
 input raises ValueError or TypeError with a message and changes nothing.
+
+Memory safety: no call reads or writes outside the heap and the bitmap,
+whatever Python does to them or to the private state. The kernels bound every
+run by the state's chunks and check its slots on every call (one that no
+allocator could have written raises RuntimeError naming it); the C kernels
+take the buffers' addresses and lengths on every call, so a bitmap or heap
+resized under the allocator gives an error, not a write into freed memory.
+The padding bits only stop searches early.
 """
 
 import sys
@@ -138,6 +146,14 @@ _ALLOCATIONS = const(6)  # live allocations
 _CHUNKS = const(7)
 _BASE_HI = const(8)  # the heap's address >> 30: the C kernels free a view by its address
 _REFUSED = (TypeError, OverflowError, MemoryError)  # a kernel refusing an argument
+# A kernel's answer CORRUPT - slot: that slot of _state holds what no allocator
+# writes (chunkalloc_errors.SLOTS names them)
+_CORRUPT = const(-3)
+
+try:
+    _BufferError = BufferError
+except NameError:  # MicroPython has none: its buffer errors are TypeError
+    _BufferError = TypeError
 
 # Each check below is a test here and, only when it fails, an exception with a
 # message from chunkalloc_errors.
@@ -169,6 +185,28 @@ def _check_geometry(heap_len, chunk_size):
         raise _errors().geometry(heap_len, chunk_size)
 
 
+def _check_heap_buffer(heap):
+    # heap must be a writable buffer of bytes: len() must count the bytes the
+    # kernels address
+    if _memoryview is None:
+        return
+    try:
+        view = _memoryview(heap)
+    except TypeError:
+        raise _errors().heap_buffer(None)
+    size = getattr(view, "itemsize", None)  # CPython, most MicroPython ports
+    if size is None and len(view) >= 2:
+        size = address_of(view[1:]) - address_of(view)
+        if size <= 0:  # this port cannot tell addresses
+            size = 1
+    if size is not None and size != 1:
+        raise _errors().heap_buffer(size)
+    try:
+        view[0:0] = b""  # TypeError where it is read-only, on both runtimes
+    except TypeError:
+        raise _errors().heap_buffer(1)
+
+
 def _check_size_align(size, align):
     if not isinstance(size, int):
         raise TypeError("size must be an int")
@@ -184,6 +222,7 @@ class ChunkAllocator:
     """Allocates runs of chunks from heap, bookkeeping in bitmap."""
 
     def __init__(self, heap, bitmap, chunk_size, fast=True, best_fit=True):
+        _check_heap_buffer(heap)
         _check_geometry(len(heap), chunk_size)
         chunks = len(heap) // chunk_size
         nwords = (chunks + 31) >> 5
@@ -191,7 +230,10 @@ class ChunkAllocator:
                 or len(bitmap) < nwords << 3):
             raise _errors().bitmap(len(heap), bitmap, chunks, nwords << 3)
         self.heap = heap  # the buffer itself: index it with offsets
-        self._view = _memoryview(heap) if _memoryview is not None else None
+        # a view of heap for view(): heap itself when it is a view; else one made on
+        # each call, as a view kept of a bytearray would keep its old items when
+        # Python resizes it (MicroPython moves them and frees the old block)
+        self._view = heap if _memoryview is not None and isinstance(heap, _memoryview) else None
         self._bits = bitmap
         if isinstance(fast, str):  # a kernel by name
             names = (fast,) if fast in _NAMES else ()
@@ -210,12 +252,18 @@ class ChunkAllocator:
         self._alloc = module.alloc
         self._release = module.release
         self._resize = module.resize
+        if kernel == "viper":  # whole words only (see chunkalloc_viper.alloc_words)
+            self._alloc = module.alloc_words
+            self._release = module.release_words
+            self._resize = module.resize_words
         self.chunk_size = chunk_size
         self.chunks = chunks
         self.best_fit = best_fit
         shift = 0
         while 1 << shift < chunk_size:
             shift += 1
+        self._shift = shift
+        self._nwords = nwords  # Python code here reads the bitmap by its own geometry
         # All that alloc and free read or change, in one array of ints that a
         # single kernel call updates (slots _NWORDS .. _CHUNKS)
         address = address_of(heap)
@@ -239,7 +287,7 @@ class ChunkAllocator:
                                        getattr(ChunkAllocator, name)))
         fill = module.fill
         total = nwords << 5
-        fill(bitmap, 0, len(bitmap) << 3, 0)
+        fill(bitmap, 0, total << 1, 0)  # bytes past both rows are not ours: left alone
         fill(bitmap, chunks, total - chunks, 1)  # padding: used ...
         fill(bitmap, total + chunks, total - chunks, 1)  # ... and head
 
@@ -263,7 +311,10 @@ class ChunkAllocator:
         if isinstance(handle, int):
             return handle
         if _memoryview is not None and isinstance(handle, _memoryview):
-            return self._offset_of(self.heap, handle)
+            try:
+                return self._offset_of(self.heap, handle)
+            except (_BufferError, TypeError):  # CPython: a view with strides
+                raise TypeError("handle must be an int offset or a contiguous memoryview")
         raise TypeError("handle must be an int offset or a memoryview")
 
     def _head(self, handle):
@@ -271,7 +322,7 @@ class ChunkAllocator:
         offset = self.offset_of(handle)
         i = offset // self.chunk_size
         if (offset < 0 or offset % self.chunk_size or i >= self.chunks
-                or not (self._bits[((self._state[_NWORDS] << 5) + i) >> 3] >> (i & 7)) & 1):
+                or not (self._bits[((self._nwords << 5) + i) >> 3] >> (i & 7)) & 1):
             raise _errors().not_live(offset)
         return i
 
@@ -287,8 +338,10 @@ class ChunkAllocator:
         """Offset of a new allocation, or -1 when there is no room."""
         try:
             offset = self._alloc(self._bits, self._state, size, align)
-            if offset != -2:
+            if offset >= -1:
                 return offset
+            if offset <= _CORRUPT:
+                raise _errors().corrupted(self._state, offset)
         except _REFUSED:  # not ints, or no machine word
             pass
         _check_size_align(size, align)
@@ -302,24 +355,42 @@ class ChunkAllocator:
                 return offset
         except _REFUSED:
             offset = -2
+        if offset <= _CORRUPT:
+            raise _errors().corrupted(self._state, offset)
         if offset == -2:
             _check_size_align(size, align)
         raise MemoryError("chunkalloc: no room for %d bytes aligned to %d" % (size, align))
 
     def alloc_zeroed(self, size, align=1):
+        self._check_heap()
         offset = self.alloc(size, align)
         self._kernel.zero(self.heap, offset, self.size_of(offset))
         return offset
 
+    def _check_heap(self):
+        # RuntimeError unless the heap still holds all chunks (Python can shrink a
+        # bytearray under the allocator) and the state's geometry is the
+        # allocator's: checked before Python code writes heap bytes at offsets
+        # from the kernels
+        state = self._state
+        if (state[_SHIFT] != self._shift or state[_CHUNKS] != self.chunks
+                or len(self.heap) < self.chunks * self.chunk_size):
+            raise _errors().heap_changed(self)
+
     def free(self, handle):
         """Free the allocation at handle (an offset, or a view from alloc_view/view)."""
         try:
-            if self._release(self._bits, self._state, handle) > 0:
+            freed = self._release(self._bits, self._state, handle)
+            if freed > 0:
                 return
+            if freed <= _CORRUPT:
+                raise _errors().corrupted(self._state, freed)
         except _REFUSED:  # a memoryview (viper, pure), no handle at all
             pass
         i = self._head(handle)  # raises for anything but a live view
-        self._release(self._bits, self._state, i * self.chunk_size)
+        freed = self._release(self._bits, self._state, i * self.chunk_size)
+        if freed <= _CORRUPT:
+            raise _errors().corrupted(self._state, freed)
 
     def realloc(self, offset, new_size, align=1):
         """Resize in place when possible, else move (and copy); new offset.
@@ -332,6 +403,8 @@ class ChunkAllocator:
                 return new
         except _REFUSED:
             new = -2
+        if new <= _CORRUPT:
+            raise _errors().corrupted(state, new)
         if new == -2:  # a view, or bad arguments: check, then try in place again
             offset = self._head(offset) * self.chunk_size
             _check_size_align(new_size, align)
@@ -339,11 +412,15 @@ class ChunkAllocator:
                 if new_size <= _ADDRESS_BITS else -1
             if new >= 0:
                 return new
+            if new <= _CORRUPT:
+                raise _errors().corrupted(state, new)
         # it must move: size and align are valid, offset is live
+        self._check_heap()
         k = (new_size + self.chunk_size - 1) // self.chunk_size
-        i = offset // self.chunk_size
-        old = self._kernel.run_end(self._bits, state[_NWORDS], i) - i
+        old = self._run(offset // self.chunk_size)
         new = self._alloc(self._bits, state, new_size, align) if new_size <= _ADDRESS_BITS else -1
+        if new <= _CORRUPT:
+            raise _errors().corrupted(state, new)
         if new < 0:
             raise MemoryError("chunkalloc: no room to move %d bytes aligned to %d"
                               % (new_size, align))
@@ -353,8 +430,11 @@ class ChunkAllocator:
 
     def size_of(self, offset):
         """Capacity in bytes of the allocation at offset (whole chunks)."""
-        i = self._head(offset)
-        return (self._kernel.run_end(self._bits, self._state[_NWORDS], i) - i) * self.chunk_size
+        return self._run(self._head(offset)) * self.chunk_size
+
+    def _run(self, i):
+        end = self._kernel.run_end(self._bits, self._nwords, i)
+        return (end if end < self.chunks else self.chunks) - i  # padding bits cleared: still
 
     def address(self, offset):
         """Machine address of heap[offset] (for DMA registers and the like)."""
@@ -367,13 +447,14 @@ class ChunkAllocator:
             size = capacity
         elif not isinstance(size, int) or size < 0 or size > capacity:
             raise _errors().view_size(size, capacity)
-        if self._view is None:
+        if _memoryview is None:
             raise _errors().no_memoryview("offsets")
-        return self._view[offset:offset + size]
+        view = self._view if self._view is not None else _memoryview(self.heap)
+        return view[offset:offset + size]
 
     def alloc_view(self, size, align=1):
         """A memoryview of exactly size bytes of a new allocation."""
-        if self._view is None:
+        if _memoryview is None:
             raise _errors().no_memoryview("alloc()")
         return self.view(self.alloc(size, align), size)
 
@@ -387,7 +468,7 @@ class ChunkAllocator:
         if not 0 <= i < self.chunks:
             raise _errors().chunk(i, self.chunks)
         bits = self._bits
-        j = (self._state[_NWORDS] << 5) + i  # its head bit; (i & 7) == (j & 7)
+        j = (self._nwords << 5) + i  # its head bit; (i & 7) == (j & 7)
         if not (bits[i >> 3] >> (i & 7)) & 1:
             return 0
         return 1 if (bits[j >> 3] >> (i & 7)) & 1 else 2
@@ -402,7 +483,12 @@ class ChunkAllocator:
 
     def check(self):
         """Raise RuntimeError if the bookkeeping is inconsistent; else None."""
-        total = self._state[_NWORDS] << 5
+        state = self._state  # first the geometry: what the kernels index by
+        if (state[_NWORDS] != self._nwords or state[_SHIFT] != self._shift
+                or state[_CHUNKS] != self.chunks or not 0 <= state[_HINT] < self.chunks
+                or not 0 <= state[_BASE] <= _ADDRESS_BITS):
+            raise _errors().corrupted_geometry(self)
+        total = self._nwords << 5
         used = heads = prev = 0
         j = 0
         bits = self._bits

@@ -69,7 +69,7 @@ def chunk(i, chunks):
 def inconsistent(pool, j, used=0, heads=0):
     """check(): what is wrong at bit j of the used row, or (j past it) with the
     counters, which say used chunks in heads runs."""
-    total = pool._state[0] << 5  # chunkalloc._NWORDS
+    total = pool._nwords << 5
     if j >= total:
         return RuntimeError("chunkalloc: counters say %d chunks in %d runs, bitmap %d in %d"
                             % (pool.used, pool.allocations, used, heads))
@@ -79,3 +79,48 @@ def inconsistent(pool, j, used=0, heads=0):
     if (pool._bits[h >> 3] >> (h & 7)) & 1:
         return RuntimeError("chunkalloc: chunk %d is a head but free" % j)
     return RuntimeError("chunkalloc: chunk %d is used but has no head" % j)
+
+
+# the slots of ChunkAllocator._state, by index (chunkalloc._NWORDS ...)
+SLOTS = ("nwords", "shift", "base", "hint", "window", "used", "allocations", "chunks")
+
+
+def corrupted(state, code):
+    """A kernel's answer code <= chunkalloc._CORRUPT (-3): the slot -3 - code of
+    state holds what no allocator writes."""
+    slot = -3 - code
+    name = SLOTS[slot] if 0 <= slot < len(SLOTS) else "?"
+    return RuntimeError("chunkalloc: private state corrupted: %s = %d (state %s)"
+                        % (name, state[slot] if 0 <= slot < len(state) else 0, list(state)))
+
+
+def corrupted_geometry(pool):
+    """check(): the first slot of pool's state that disagrees with pool's geometry
+    or lies outside its range."""
+    state = pool._state
+    slot = (0 if state[0] != pool._nwords else 1 if state[1] != pool._shift
+            else 7 if state[7] != pool.chunks else 3 if not 0 <= state[3] < pool.chunks
+            else 2)
+    return corrupted(state, -3 - slot)
+
+
+def heap_changed(pool):
+    """Before Python code writes heap bytes: the state's geometry is not pool's,
+    or the heap no longer holds all chunks (Python can shrink a bytearray)."""
+    state = pool._state
+    if state[1] != pool._shift or state[7] != pool.chunks:
+        return corrupted(state, -3 - (1 if state[1] != pool._shift else 7))
+    return RuntimeError("chunkalloc: the heap was resized under the allocator: "
+                        "%d bytes, %d chunks of %d needed"
+                        % (len(pool.heap), pool.chunks, pool.chunk_size))
+
+
+def heap_buffer(itemsize):
+    """ChunkAllocator(heap): no buffer (itemsize None), items of itemsize bytes
+    (len() would count items, the kernels count bytes), or read-only (itemsize 1)."""
+    if itemsize is None:
+        return TypeError("heap must be a buffer (a bytearray, or a memoryview of one)")
+    if itemsize != 1:
+        return TypeError("heap must be a buffer of bytes: its items are %d bytes "
+                         "(len() would count items, the kernels count bytes)" % itemsize)
+    return TypeError("heap must be writable: a bytearray, or a memoryview of one")

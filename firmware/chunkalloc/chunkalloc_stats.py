@@ -7,7 +7,7 @@ def gaps(pool):
     """Yield (start chunk, length) of every run of free chunks of pool."""
     next_bit = pool._kernel.next_bit
     bits = pool._bits
-    nwords = pool._state[0]  # chunkalloc._NWORDS
+    nwords = pool._nwords  # the bitmap by its own geometry, whatever the state says
     pos = 0
     while True:
         s = next_bit(bits, nwords, pos, 0)

@@ -148,6 +148,9 @@ def fill(bits, start: int, n: int, value: int):
 
 @micropython.viper
 def copy(heap, dst: int, src: int, n: int):
+    size = int(len(heap))
+    if n < 0 or dst < 0 or src < 0 or dst > size - n or src > size - n:
+        raise ValueError("chunkalloc_viper: range outside the heap")
     p = ptr8(heap)
     if ((int(p) + dst) | (int(p) + src) | n) & 3 == 0:
         d = ptr32(int(p) + dst)
@@ -166,6 +169,8 @@ def copy(heap, dst: int, src: int, n: int):
 
 @micropython.viper
 def zero(heap, start: int, n: int):
+    if n < 0 or start < 0 or start > int(len(heap)) - n:
+        raise ValueError("chunkalloc_viper: range outside the heap")
     p = ptr8(heap)
     if ((int(p) + start) | n) & 3 == 0:
         d = ptr32(int(p) + start)
@@ -197,11 +202,23 @@ def offset_of(heap, view) -> int:
 def alloc(bits, state, size: int, align: int) -> int:
     if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > 0x3FFFFFFF:
         return -2
-    if size > 0x3FFFFFFF:
-        return -1  # larger than any heap
     s = ptr32(state)
+    # check(bits, state), as chunkalloc_pure.check: the state is untrusted
     nwords = s[0]
     shift = s[1]
+    chunks = s[7]
+    if nwords < 1 or nwords > (int(len(bits)) >> 3) or nwords > 0x1FFFFFF:
+        return -3
+    if shift < 0 or shift > 30:
+        return -4
+    if chunks < 1 or chunks > (nwords << 5) or chunks > (0x3FFFFFFF >> shift):
+        return -10
+    if s[2] < 0 or s[2] > 0x3FFFFFFF:
+        return -5
+    if s[3] < 0 or s[3] >= chunks:
+        return -6
+    if size > 0x3FFFFFFF:
+        return -1  # larger than any heap
     base = s[2]
     cs = 1 << shift
     low = align
@@ -223,7 +240,7 @@ def alloc(bits, state, size: int, align: int) -> int:
     total = nwords << 5
     # find(bits, nwords, k, first, step, hint, window), as in the function above
     best = -1
-    best_len = total + 1
+    best_len = chunks + 1
     left = -1
     wrapped = 0
     pos = hint
@@ -241,7 +258,7 @@ def alloc(bits, state, size: int, align: int) -> int:
                 s0 = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
         if wrapped != 0 and s0 >= hint:
             break
-        if s0 >= total:
+        if s0 >= chunks:  # runs end at chunks, whatever the padding bits say
             if wrapped != 0:
                 break
             wrapped = 1
@@ -257,6 +274,8 @@ def alloc(bits, state, size: int, align: int) -> int:
             x = b[w]
         if x != 0:
             e = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+        if e > chunks:
+            e = chunks
         c = s0 + ((first - s0) & (step - 1))
         if c + k <= e:
             if e - s0 < best_len:
@@ -291,7 +310,7 @@ def alloc(bits, state, size: int, align: int) -> int:
     h = total + i
     b[h >> 5] = b[h >> 5] | (1 << (h & 31))
     hint = i + k
-    if hint >= s[7]:
+    if hint >= chunks:
         hint = 0
     s[3] = hint
     s[5] = s[5] + k
@@ -302,10 +321,18 @@ def alloc(bits, state, size: int, align: int) -> int:
 @micropython.viper
 def release(bits, state, offset: int) -> int:
     s = ptr32(state)
+    # check_geometry(bits, state), as in chunkalloc_pure: the state is untrusted
     nwords = s[0]
     shift = s[1]
+    chunks = s[7]
+    if nwords < 1 or nwords > (int(len(bits)) >> 3) or nwords > 0x1FFFFFF:
+        return -3
+    if shift < 0 or shift > 30:
+        return -4
+    if chunks < 1 or chunks > (nwords << 5) or chunks > (0x3FFFFFFF >> shift):
+        return -10
     i = offset >> shift
-    if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= s[7]:
+    if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= chunks:
         return -1
     total = nwords << 5
     h = total + i
@@ -328,6 +355,8 @@ def release(bits, state, offset: int) -> int:
         if x != 0:
             lowest = ptr8(_DE_BRUIJN)
             e = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+    if e > chunks:
+        e = chunks
     k = e - i
     # fill(bits, i, k, 0)
     start = i
@@ -353,10 +382,22 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
     if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > 0x3FFFFFFF:
         return -2
     s = ptr32(state)
+    # check(bits, state), as chunkalloc_pure.check: the state is untrusted
     nwords = s[0]
     shift = s[1]
+    chunks = s[7]
+    if nwords < 1 or nwords > (int(len(bits)) >> 3) or nwords > 0x1FFFFFF:
+        return -3
+    if shift < 0 or shift > 30:
+        return -4
+    if chunks < 1 or chunks > (nwords << 5) or chunks > (0x3FFFFFFF >> shift):
+        return -10
+    if s[2] < 0 or s[2] > 0x3FFFFFFF:
+        return -5
+    if s[3] < 0 or s[3] >= chunks:
+        return -6
     i = offset >> shift
-    if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= s[7]:
+    if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= chunks:
         return -2
     total = nwords << 5
     h = total + i
@@ -382,6 +423,8 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
             x = ((b[w] ^ full) | b[nwords + w]) & full
         if x != 0:
             e = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+    if e > chunks:
+        e = chunks
     old = e - i
     value = 0
     if k <= old:  # shrink: free the tail
@@ -401,6 +444,8 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
                 x = b[w]
             if x != 0:
                 n = (w << 5) + lowest[((((x & (0 - x)) * 0x077CB531) & full) >> 27) & 31]
+        if n > chunks:
+            n = chunks
         if n < i + k:
             return -1
         start = e
@@ -423,3 +468,29 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
             b[w] = b[w] & (mask ^ full)
         start += hi - lo
     return offset
+
+
+# Viper takes an int argument as a machine word: a big int is truncated to its
+# low bits (on a 32-bit port free(2**40) would free offset 0, alloc(2**32 + 16)
+# give 16 bytes). So chunkalloc calls these instead, which pass on only ints
+# that a word holds whole; any other answers -2 or -1 (the methods then check
+# and raise, as for the other kernels).
+_WORD = 0x3FFFFFFF
+
+
+def alloc_words(bits, state, size, align):
+    if -_WORD <= size <= _WORD and -_WORD <= align <= _WORD:
+        return alloc(bits, state, size, align)
+    return -2
+
+
+def release_words(bits, state, offset):
+    if -_WORD <= offset <= _WORD:
+        return release(bits, state, offset)
+    return -1
+
+
+def resize_words(bits, state, offset, size, align):
+    if -_WORD <= offset <= _WORD and -_WORD <= size <= _WORD and -_WORD <= align <= _WORD:
+        return resize(bits, state, offset, size, align)
+    return -2

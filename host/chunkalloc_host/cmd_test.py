@@ -22,7 +22,7 @@ from .cmd_build import BuildError, compile_apps
 from .target import BoardTarget, TargetError, UnixTarget, add_target_arguments, open_target
 
 HELP = "run the firmware tests on a target and report each test's result"
-SUPPORT = [TESTS / "runtests.py", TESTS / "fwtest.py"]
+SUPPORT = [TESTS / "runtests.py", TESTS / "fwtest.py", TESTS / "guarded.py"]
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
 RUN_ATTEMPTS = 2  # an emulated board that stops answering is restarted and the module run again
 
