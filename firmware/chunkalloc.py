@@ -108,31 +108,6 @@ except NameError:  # MicroPython has none: its buffer errors are TypeError
     _BufferError = TypeError
 
 
-# Viper takes an int argument as a machine word: a big int is truncated to its low
-# bits (on a 32-bit port free(2**40) would free offset 0, alloc(2**32 + 16) give 16
-# bytes). So the viper kernel's entries get only ints that a word holds whole; any
-# other answers -2 or -1 (the methods then check and raise, as for the others).
-_WORD = 0x3FFFFFFF
-
-
-def _viper_alloc(bits, state, size, align):
-    if -_WORD <= size <= _WORD and -_WORD <= align <= _WORD:
-        return chunkalloc_viper.alloc(bits, state, size, align)  # pyright: ignore[reportOptionalMemberAccess]  # bound only when viper loaded
-    return -2
-
-
-def _viper_release(bits, state, offset):
-    if -_WORD <= offset <= _WORD:
-        return chunkalloc_viper.release(bits, state, offset)  # pyright: ignore[reportOptionalMemberAccess]  # as above
-    return -1
-
-
-def _viper_resize(bits, state, offset, size, align):
-    if -_WORD <= offset <= _WORD and -_WORD <= size <= _WORD and -_WORD <= align <= _WORD:
-        return chunkalloc_viper.resize(bits, state, offset, size, align)  # pyright: ignore[reportOptionalMemberAccess]  # as above
-    return -2
-
-
 def _words(chunks):
     return (chunks + 31) >> 5
 
@@ -238,8 +213,6 @@ class ChunkAllocator:
         self._alloc = self._kernel.alloc
         self._release = self._kernel.release
         self._resize = self._kernel.resize
-        if kernel == "viper":  # whole words only (see _viper_alloc)
-            self._alloc, self._release, self._resize = _viper_alloc, _viper_release, _viper_resize
         self.chunk_size = chunk_size
         self.chunks = chunks
         self.best_fit = best_fit
@@ -324,7 +297,10 @@ class ChunkAllocator:
 
     # -- the interface ---------------------------------------------------------
 
-    # The hot path: one kernel call per operation. The kernel checks its
+    # The hot path: one kernel call per operation, given only ints that a
+    # machine word holds whole (viper truncates a big int to its low bits: on a
+    # 32-bit port free(2**40) freed offset 0); the bounds are literals, so no
+    # name is looked up. The kernel checks its
     # arguments itself and answers -2 when they are bad; viper raises instead
     # for what is no int it can take (TypeError, OverflowError; MemoryError
     # under heap_lock(), where its message cannot be made), before it changes
@@ -333,7 +309,9 @@ class ChunkAllocator:
     def try_alloc(self, size, align=1):
         """Offset of a new allocation, or -1 when there is no room."""
         try:
-            offset = self._alloc(self._bits, self._state, size, align)
+            offset = (self._alloc(self._bits, self._state, size, align)
+                      if -0x3FFFFFFF <= size <= 0x3FFFFFFF and -0x3FFFFFFF <= align <= 0x3FFFFFFF
+                      else -2)
             if offset >= -1:
                 return offset
             if offset <= _CORRUPT:
@@ -347,7 +325,9 @@ class ChunkAllocator:
     def alloc(self, size, align=1):
         """Offset of a new allocation of size bytes; MemoryError if no room."""
         try:
-            offset = self._alloc(self._bits, self._state, size, align)
+            offset = (self._alloc(self._bits, self._state, size, align)
+                      if -0x3FFFFFFF <= size <= 0x3FFFFFFF and -0x3FFFFFFF <= align <= 0x3FFFFFFF
+                      else -2)
             if offset >= 0:
                 return offset
         except _REFUSED:
@@ -381,7 +361,8 @@ class ChunkAllocator:
     def free(self, handle):
         """Free the allocation at handle (an offset, or a view from alloc_view/view)."""
         try:
-            freed = self._release(self._bits, self._state, handle)
+            freed = (self._release(self._bits, self._state, handle)
+                     if -0x3FFFFFFF <= handle <= 0x3FFFFFFF else -1)  # a view: TypeError
             if freed > 0:
                 return
             if freed <= _CORRUPT:
@@ -399,7 +380,9 @@ class ChunkAllocator:
         On MemoryError the allocation is intact and unchanged."""
         state = self._state
         try:
-            new = self._resize(self._bits, state, offset, new_size, align)
+            new = (self._resize(self._bits, state, offset, new_size, align)
+                   if -0x3FFFFFFF <= offset <= 0x3FFFFFFF and -0x3FFFFFFF <= new_size <= 0x3FFFFFFF
+                   and -0x3FFFFFFF <= align <= 0x3FFFFFFF else -2)
             if new >= 0:
                 return new
         except _REFUSED:
