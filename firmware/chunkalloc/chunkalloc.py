@@ -252,10 +252,6 @@ class ChunkAllocator:
         self._alloc = module.alloc
         self._release = module.release
         self._resize = module.resize
-        if kernel == "viper":  # whole words only (see chunkalloc_viper.alloc_words)
-            self._alloc = module.alloc_words
-            self._release = module.release_words
-            self._resize = module.resize_words
         self.chunk_size = chunk_size
         self.chunks = chunks
         self.best_fit = best_fit
@@ -328,8 +324,10 @@ class ChunkAllocator:
 
     # -- the interface ---------------------------------------------------------
 
-    # The hot path: one kernel call per operation. The kernel checks its
-    # arguments itself and answers -2 when they are bad; viper raises instead
+    # The hot path: one kernel call per operation, given only ints that a
+    # machine word holds whole (viper truncates a big int to its low bits: on a
+    # 32-bit port free(2**40) freed offset 0); the bounds are literals, so no
+    # name is looked up. The kernel checks its arguments itself and answers -2 when they are bad; viper raises instead
     # for what is no int it can take (TypeError, OverflowError; MemoryError
     # under heap_lock(), where its message cannot be made), before it changes
     # anything. Only then the checks here run, to raise with a message.
@@ -337,7 +335,9 @@ class ChunkAllocator:
     def try_alloc(self, size, align=1):
         """Offset of a new allocation, or -1 when there is no room."""
         try:
-            offset = self._alloc(self._bits, self._state, size, align)
+            offset = (self._alloc(self._bits, self._state, size, align)
+                      if -0x3FFFFFFF <= size <= 0x3FFFFFFF and -0x3FFFFFFF <= align <= 0x3FFFFFFF
+                      else -2)
             if offset >= -1:
                 return offset
             if offset <= _CORRUPT:
@@ -350,7 +350,9 @@ class ChunkAllocator:
     def alloc(self, size, align=1):
         """Offset of a new allocation of size bytes; MemoryError if no room."""
         try:
-            offset = self._alloc(self._bits, self._state, size, align)
+            offset = (self._alloc(self._bits, self._state, size, align)
+                      if -0x3FFFFFFF <= size <= 0x3FFFFFFF and -0x3FFFFFFF <= align <= 0x3FFFFFFF
+                      else -2)
             if offset >= 0:
                 return offset
         except _REFUSED:
@@ -380,7 +382,8 @@ class ChunkAllocator:
     def free(self, handle):
         """Free the allocation at handle (an offset, or a view from alloc_view/view)."""
         try:
-            freed = self._release(self._bits, self._state, handle)
+            freed = (self._release(self._bits, self._state, handle)
+                     if -0x3FFFFFFF <= handle <= 0x3FFFFFFF else -1)  # a view: TypeError
             if freed > 0:
                 return
             if freed <= _CORRUPT:
@@ -398,7 +401,9 @@ class ChunkAllocator:
         On MemoryError the allocation is intact and unchanged."""
         state = self._state
         try:
-            new = self._resize(self._bits, state, offset, new_size, align)
+            new = (self._resize(self._bits, state, offset, new_size, align)
+                   if -0x3FFFFFFF <= offset <= 0x3FFFFFFF and -0x3FFFFFFF <= new_size <= 0x3FFFFFFF
+                   and -0x3FFFFFFF <= align <= 0x3FFFFFFF else -2)
             if new >= 0:
                 return new
         except _REFUSED:

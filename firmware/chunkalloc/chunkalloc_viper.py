@@ -468,29 +468,3 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
             b[w] = b[w] & (mask ^ full)
         start += hi - lo
     return offset
-
-
-# Viper takes an int argument as a machine word: a big int is truncated to its
-# low bits (on a 32-bit port free(2**40) would free offset 0, alloc(2**32 + 16)
-# give 16 bytes). So chunkalloc calls these instead, which pass on only ints
-# that a word holds whole; any other answers -2 or -1 (the methods then check
-# and raise, as for the other kernels).
-_WORD = 0x3FFFFFFF
-
-
-def alloc_words(bits, state, size, align):
-    if -_WORD <= size <= _WORD and -_WORD <= align <= _WORD:
-        return alloc(bits, state, size, align)
-    return -2
-
-
-def release_words(bits, state, offset):
-    if -_WORD <= offset <= _WORD:
-        return release(bits, state, offset)
-    return -1
-
-
-def resize_words(bits, state, offset, size, align):
-    if -_WORD <= offset <= _WORD and -_WORD <= size <= _WORD and -_WORD <= align <= _WORD:
-        return resize(bits, state, offset, size, align)
-    return -2
