@@ -48,7 +48,6 @@ The padding bits only stop searches early.
 """
 
 import sys
-from array import array
 
 try:
     from micropython import const  # folded by the compiler: no global, no lookup
@@ -57,8 +56,10 @@ except ImportError:  # CPython: a plain int
 
 # RAM is spent on what a program uses: `import chunkalloc` loads this module
 # alone; a pool loads its kernel when it is made (the pure one only when it is
-# that kernel, or for what only it can do); gaps() and stats() load
-# chunkalloc_stats, LockedChunkAllocator chunkalloc_locked, and a refusal
+# that kernel, or for what only it can do), and chunkalloc_setup, the code
+# that makes it, for that call only (so do heap(), heap_bitmap() and the first
+# read of KERNELS); the members no hot path needs (views, stats ...) load
+# chunkalloc_extras, LockedChunkAllocator chunkalloc_locked, and a refusal
 # chunkalloc_errors (its message), on first use.
 
 
@@ -82,6 +83,15 @@ _NAMES = ("c", "viper", "pure")  # c: a dynamic native module (firmware/c/)
 _kernels = {}  # name: its module once loaded, None where it cannot load
 
 
+def _once(name):
+    # a module for one call (making a pool): loaded, then forgotten, so its RAM
+    # returns to the GC heap once the call is over
+    try:
+        return _load(name)
+    finally:
+        sys.modules.pop(name, None)
+
+
 def _kernel(name):
     if name not in _kernels:
         try:
@@ -94,20 +104,9 @@ def _kernel(name):
 def __getattr__(name):
     # KERNELS and LockedChunkAllocator, made on first read (a module's
     # __getattr__: MicroPython since 1.12, CPython since 3.7)
-    global KERNELS, LockedChunkAllocator
+    global LockedChunkAllocator
     if name == "KERNELS":
-        # every kernel loaded to see whether it can; those no pool holds let go again
-        found = []
-        for kernel in _NAMES:
-            module = "chunkalloc_" + kernel
-            fresh = kernel not in _kernels and module not in sys.modules
-            if _kernel(kernel):
-                found.append(kernel)
-                if fresh:
-                    del _kernels[kernel]
-                    sys.modules.pop(module)
-        KERNELS = tuple(found)
-        return KERNELS
+        return _once("chunkalloc_setup").kernels()
     if name == "LockedChunkAllocator":
         LockedChunkAllocator = _load("chunkalloc_locked").LockedChunkAllocator
         return LockedChunkAllocator
@@ -132,7 +131,6 @@ try:
 except NameError:  # MicroPython builds without memoryview (micro:bit 1.9)
     _memoryview = None
 
-_BEST_FIT_GAPS = const(8)  # fitting gaps compared with the first fit (bench: 90 % at 8)
 _ADDRESS_BITS = const(0x3FFFFFFF)  # addresses kept mod 2**30: a small int on every port
 
 # ChunkAllocator._state, an array('i') shared with the kernels' alloc/release
@@ -162,49 +160,13 @@ except NameError:  # MicroPython has none: its buffer errors are TypeError
 def heap(chunks, chunk_size):
     """A writable buffer of chunks * chunk_size bytes starting at an address
     aligned to chunk_size (where the port can tell addresses)."""
-    size = chunks * chunk_size
-    _check_geometry(size, chunk_size)
-    if _memoryview is None:
-        return bytearray(size)
-    raw = bytearray(size + chunk_size - 1)
-    skip = (-address_of(raw)) & (chunk_size - 1)
-    return _memoryview(raw)[skip:skip + size]
+    return _once("chunkalloc_setup").heap(chunks, chunk_size)
 
 
 def heap_bitmap(chunks):
     """A zeroed bytearray for the bookkeeping of chunks chunks: 2 bits each,
     rounded up to whole 32-bit words."""
-    if not isinstance(chunks, int) or chunks < 1:
-        raise _errors().chunks(chunks)
-    return bytearray((chunks + 31) >> 5 << 3)
-
-
-def _check_geometry(heap_len, chunk_size):
-    if (not isinstance(chunk_size, int) or chunk_size < 1 or chunk_size & (chunk_size - 1)
-            or heap_len < chunk_size or heap_len % chunk_size):
-        raise _errors().geometry(heap_len, chunk_size)
-
-
-def _check_heap_buffer(heap):
-    # heap must be a writable buffer of bytes: len() must count the bytes the
-    # kernels address
-    if _memoryview is None:
-        return
-    try:
-        view = _memoryview(heap)
-    except TypeError:
-        raise _errors().heap_buffer(None)
-    size = getattr(view, "itemsize", None)  # CPython, most MicroPython ports
-    if size is None and len(view) >= 2:
-        size = address_of(view[1:]) - address_of(view)
-        if size <= 0:  # this port cannot tell addresses
-            size = 1
-    if size is not None and size != 1:
-        raise _errors().heap_buffer(size)
-    try:
-        view[0:0] = b""  # TypeError where it is read-only, on both runtimes
-    except TypeError:
-        raise _errors().heap_buffer(1)
+    return _once("chunkalloc_setup").heap_bitmap(chunks)
 
 
 def _check_size_align(size, align):
@@ -222,70 +184,18 @@ class ChunkAllocator:
     """Allocates runs of chunks from heap, bookkeeping in bitmap."""
 
     def __init__(self, heap, bitmap, chunk_size, fast=True, best_fit=True):
-        _check_heap_buffer(heap)
-        _check_geometry(len(heap), chunk_size)
-        chunks = len(heap) // chunk_size
-        nwords = (chunks + 31) >> 5
-        if (not isinstance(bitmap, bytearray) or len(heap) > _ADDRESS_BITS
-                or len(bitmap) < nwords << 3):
-            raise _errors().bitmap(len(heap), bitmap, chunks, nwords << 3)
-        self.heap = heap  # the buffer itself: index it with offsets
-        # a view of heap for view(): heap itself when it is a view; else one made on
-        # each call, as a view kept of a bytearray would keep its old items when
-        # Python resizes it (MicroPython moves them and frees the old block)
-        self._view = heap if _memoryview is not None and isinstance(heap, _memoryview) else None
-        self._bits = bitmap
-        if isinstance(fast, str):  # a kernel by name
-            names = (fast,) if fast in _NAMES else ()
-        else:  # True: the best one here; False: the pure one
-            names = _NAMES if fast else ("pure",)
-        kernel = module = None
-        for kernel in names:
-            module = _kernel(kernel)
-            if module:
-                break
-        if not module:
-            raise _errors().kernel(fast, __getattr__("KERNELS"))
-        self.kernel = kernel  # "c", "viper" or "pure"
-        self._kernel = module
-        # the hot path's kernel entries, looked up once (one native call each)
-        self._alloc = module.alloc
-        self._release = module.release
-        self._resize = module.resize
-        self.chunk_size = chunk_size
-        self.chunks = chunks
-        self.best_fit = best_fit
-        shift = 0
-        while 1 << shift < chunk_size:
-            shift += 1
-        self._shift = shift
-        self._nwords = nwords  # Python code here reads the bitmap by its own geometry
-        # All that alloc and free read or change, in one array of ints that a
-        # single kernel call updates (slots _NWORDS .. _CHUNKS)
-        address = address_of(heap)
-        self._state = array("i", [nwords, shift, address & _ADDRESS_BITS,
-                                  0, _BEST_FIT_GAPS if best_fit else 0, 0, 0, chunks,
-                                  address >> 30])
-        # A view's offset is its address minus the heap's. The pure kernel takes
-        # both with uctypes.addressof, a big int (allocated) where RAM lies past
-        # 2**30 on a 32-bit port (RISC-V virt: 0x80000000); native code subtracts
-        # the machine addresses and returns the small difference. So there a pure
-        # pool takes a view's offset from native code where the port has any:
-        # the decisions stay the kernel's own.
-        offsets = module
-        if kernel == "pure" and address >> 30:
-            offsets = _kernel("c") or _kernel("viper") or module
-        self._offset_of = offsets.offset_of
-        if kernel == "c":  # each hot method one native call, no bytecode frame
-            op = module.op
-            for kind, name in enumerate(("try_alloc", "alloc", "free", "realloc")):
-                setattr(self, name, op(kind, bitmap, self._state, heap, self,
-                                       getattr(ChunkAllocator, name)))
-        fill = module.fill
-        total = nwords << 5
-        fill(bitmap, 0, total << 1, 0)  # bytes past both rows are not ours: left alone
-        fill(bitmap, chunks, total - chunks, 1)  # padding: used ...
-        fill(bitmap, total + chunks, total - chunks, 1)  # ... and head
+        # checks heap and bitmap, picks the kernel and sets the attributes below
+        # (chunkalloc_setup: code a pool needs once, let go again)
+        _once("chunkalloc_setup").init(self, heap, bitmap, chunk_size, fast, best_fit)
+
+    def __getattr__(self, name):
+        # the members no hot path needs (fast, alloc_zeroed, address, view,
+        # alloc_view, usage, chunk_kind, gaps, stats) are chunkalloc_extras's:
+        # the first use of one loads it and puts that member on the class
+        if name[0] == "_":
+            raise AttributeError(name)
+        setattr(ChunkAllocator, name, getattr(_load("chunkalloc_extras"), name))
+        return getattr(self, name)
 
     @property
     def used(self):
@@ -296,11 +206,6 @@ class ChunkAllocator:
     def allocations(self):
         """Live allocations."""
         return self._state[_ALLOCATIONS]
-
-    @property
-    def fast(self):
-        """True when native kernels (C or viper) are in use."""
-        return self.kernel != "pure"
 
     def offset_of(self, handle):
         """The heap offset a handle (an int offset or a memoryview) stands for."""
@@ -362,12 +267,6 @@ class ChunkAllocator:
         if offset == -2:
             _check_size_align(size, align)
         raise MemoryError("chunkalloc: no room for %d bytes aligned to %d" % (size, align))
-
-    def alloc_zeroed(self, size, align=1):
-        self._check_heap()
-        offset = self.alloc(size, align)
-        self._kernel.zero(self.heap, offset, self.size_of(offset))
-        return offset
 
     def _check_heap(self):
         # RuntimeError unless the heap still holds all chunks (Python can shrink a
@@ -440,51 +339,6 @@ class ChunkAllocator:
     def _run(self, i):
         end = self._kernel.run_end(self._bits, self._nwords, i)
         return (end if end < self.chunks else self.chunks) - i  # padding bits cleared: still
-
-    def address(self, offset):
-        """Machine address of heap[offset] (for DMA registers and the like)."""
-        return address_of(self.heap) + offset
-
-    def view(self, offset, size=None):
-        """A memoryview of the live allocation at offset: size bytes, or all of it."""
-        capacity = self.size_of(offset)
-        if size is None:
-            size = capacity
-        elif not isinstance(size, int) or size < 0 or size > capacity:
-            raise _errors().view_size(size, capacity)
-        if _memoryview is None:
-            raise _errors().no_memoryview("offsets")
-        view = self._view if self._view is not None else _memoryview(self.heap)
-        return view[offset:offset + size]
-
-    def alloc_view(self, size, align=1):
-        """A memoryview of exactly size bytes of a new allocation."""
-        if _memoryview is None:
-            raise _errors().no_memoryview("alloc()")
-        return self.view(self.alloc(size, align), size)
-
-    def usage(self):
-        """Percent of chunks in use."""
-        return self.used * 100.0 / self.chunks
-
-    def chunk_kind(self, i):
-        """0 if chunk i is free, 1 if it starts an allocation (head), 2 if it
-        continues one (tail): the letters . h = of a heap map."""
-        if not 0 <= i < self.chunks:
-            raise _errors().chunk(i, self.chunks)
-        bits = self._bits
-        j = (self._nwords << 5) + i  # its head bit; (i & 7) == (j & 7)
-        if not (bits[i >> 3] >> (i & 7)) & 1:
-            return 0
-        return 1 if (bits[j >> 3] >> (i & 7)) & 1 else 2
-
-    def gaps(self):
-        """Yield (start chunk, length) of every run of free chunks."""
-        return _load("chunkalloc_stats").gaps(self)
-
-    def stats(self):
-        """A dict of counters and fragmentation metrics, in chunks."""
-        return _load("chunkalloc_stats").stats(self)
 
     def check(self):
         """Raise RuntimeError if the bookkeeping is inconsistent; else None."""

@@ -2,6 +2,7 @@
 # handlers. chunkalloc loads this module on the first read of that name, so a
 # board that guards no pool costs none of its RAM.
 
+import chunkalloc_extras as _extras  # ChunkAllocator's members that no hot path needs
 from chunkalloc import ChunkAllocator
 
 
@@ -39,7 +40,7 @@ class LockedChunkAllocator:
             self._irq_on(state)
 
     def _locked(self, fn, a, b=None, c=None, n=1):
-        # fn is a plain function (ChunkAllocator.x): no bound method is made
+        # fn is a plain function (ChunkAllocator.x, _extras.x): no bound method is made
         state = self._enter()
         try:
             if n == 0:
@@ -75,10 +76,10 @@ class LockedChunkAllocator:
         return self._locked(ChunkAllocator.alloc, size, align, n=2)
 
     def alloc_zeroed(self, size, align=1):
-        return self._locked(ChunkAllocator.alloc_zeroed, size, align, n=2)
+        return self._locked(_extras.alloc_zeroed, size, align, n=2)
 
     def alloc_view(self, size, align=1):
-        return self._locked(ChunkAllocator.alloc_view, size, align, n=2)
+        return self._locked(_extras.alloc_view, size, align, n=2)
 
     def free(self, handle):
         return self._locked(ChunkAllocator.free, handle)
@@ -90,13 +91,13 @@ class LockedChunkAllocator:
         return self._locked(ChunkAllocator.size_of, offset)
 
     def view(self, offset, size=None):
-        return self._locked(ChunkAllocator.view, offset, size, n=2)
+        return self._locked(_extras.view, offset, size, n=2)
 
     def usage(self):
         return self.allocator.usage()
 
     def stats(self):
-        return self._locked(ChunkAllocator.stats, None, n=0)
+        return self._locked(_extras.stats, None, n=0)
 
     def check(self):
         return self._locked(ChunkAllocator.check, None, n=0)
