@@ -203,18 +203,7 @@ static uint8_t *bytes_of(mp_obj_t buf, mp_int_t start, mp_int_t n) {
 static mp_obj_t c_copy(size_t n_args, const mp_obj_t *args) {
     mp_int_t n = int_arg(args[3]);
     uint8_t *d = bytes_of(args[0], int_arg(args[1]), n);
-    const uint8_t *s = bytes_of(args[0], int_arg(args[2]), n);
-    if ((((uintptr_t)d | (uintptr_t)s | (uintptr_t)n) & 3) == 0) {
-        uint32_t *dw = (uint32_t *)d;
-        const uint32_t *sw = (const uint32_t *)s;
-        for (mp_int_t j = 0; j < n >> 2; j++) {
-            dw[j] = sw[j];
-        }
-    } else {
-        for (mp_int_t j = 0; j < n; j++) {
-            d[j] = s[j];
-        }
-    }
+    ck_copy(d, bytes_of(args[0], int_arg(args[2]), n), (uint32_t)n);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_copy_obj, 4, 4, c_copy);
@@ -270,17 +259,18 @@ enum { OP_TRY_ALLOC, OP_ALLOC, OP_FREE, OP_REALLOC };
 // how a buffer's bytes are found on each call
 enum { SPAN_PROTOCOL, SPAN_ARRAY, SPAN_VIEW };
 
+// bytes, not words, where a byte serves: an op takes 48 bytes of GC heap, not 64
 typedef struct {
     mp_obj_t obj;
-    mp_int_t how;  // SPAN_*
-    mp_int_t shift;  // log2 of the item size (SPAN_ARRAY, SPAN_VIEW)
+    uint8_t how;  // SPAN_*
+    uint8_t shift;  // log2 of the item size (SPAN_ARRAY, SPAN_VIEW)
 } span_t;
 
 typedef struct {
     mp_obj_base_t base;
-    mp_int_t kind;
     span_t bits, state, heap;
     mp_obj_t pool, method;
+    uint8_t kind;
 } op_obj_t;
 
 mp_obj_full_type_t op_type;

@@ -17,8 +17,12 @@
 
 #if defined(__GNUC__)
 #define CK_INLINE static inline __attribute__((always_inline))
+// a function called from several places kept once: code is RAM where a native
+// module loads (a call costs a few instructions)
+#define CK_ONCE static __attribute__((noinline))
 #else
 #define CK_INLINE static inline
+#define CK_ONCE static
 #endif
 // the find, which scans the bitmap: -O2 rather than the module's -Os, on Thumb
 // (armv6m: ~45 instructions less per empty-pool alloc; the x64 module that
@@ -44,7 +48,7 @@ enum { CK_NWORDS, CK_SHIFT, CK_BASE, CK_HINT, CK_WINDOW, CK_USED, CK_ALLOCATIONS
 // 0 when the state's geometry can be trusted with a bitmap of words 32-bit
 // words (words <= CK_MAX >> 4: ck_words), else CK_CORRUPT - the first slot
 // found bad: nwords, shift, chunks (what release reads).
-CK_INLINE int32_t ck_check_geometry(const int32_t *s, uint32_t words) {
+CK_ONCE int32_t ck_check_geometry(const int32_t *s, uint32_t words) {
     uint32_t nwords = (uint32_t)s[CK_NWORDS];
     if (nwords - 1 >= words >> 1) {  // 1 .. words / 2, so 32 * nwords < 2**31
         return CK_CORRUPT - CK_NWORDS;
@@ -63,7 +67,7 @@ CK_INLINE int32_t ck_check_geometry(const int32_t *s, uint32_t words) {
 // ck_check_geometry, and base and hint (what alloc and resize read too).
 // Window and the counters need no check: no index comes from them (the
 // counters wrap; window only counts).
-CK_INLINE int32_t ck_check(const int32_t *s, uint32_t words) {
+CK_ONCE int32_t ck_check(const int32_t *s, uint32_t words) {
     int32_t bad = ck_check_geometry(s, words);
     if (bad) {
         return bad;
@@ -119,7 +123,7 @@ static int32_t ck_next_bit(const uint32_t *b, int32_t nwords, int32_t pos, int32
     return (w << 5) + ck_lowest(x);
 }
 
-CK_INLINE int32_t ck_run_end(const uint32_t *b, int32_t nwords, int32_t i) {
+CK_ONCE int32_t ck_run_end(const uint32_t *b, int32_t nwords, int32_t i) {
     int32_t total = nwords << 5;
     int32_t j = i + 1;
     if (j >= total) {
@@ -375,6 +379,20 @@ static int32_t ck_resize(uint32_t *b, uint32_t words, int32_t *s, int32_t offset
     return -1;
 }
 
+// copy n bytes from s to d (regions that do not overlap), by words where
+// both are word-aligned
+CK_ONCE void ck_copy(uint8_t *d, const uint8_t *s, uint32_t n) {
+    if ((((uintptr_t)d | (uintptr_t)s | n) & 3) == 0) {
+        for (uint32_t j = 0; j < n >> 2; j++) {
+            ((uint32_t *)d)[j] = ((const uint32_t *)s)[j];
+        }
+    } else {
+        for (uint32_t j = 0; j < n; j++) {
+            d[j] = s[j];
+        }
+    }
+}
+
 // realloc whole: resize in place, else move and copy (heap: the heap's first
 // byte, heap_len its length in bytes), as ChunkAllocator.realloc does; the new
 // offset, -1 when there is no room (the allocation unchanged), -2 as
@@ -398,18 +416,7 @@ static int32_t ck_realloc(uint32_t *b, uint32_t words, int32_t *s, uint8_t *heap
         return -1;
     }
     // both runs lie below chunks: the bytes below chunks << shift <= heap_len
-    uint8_t *d = heap + moved;
-    const uint8_t *from = heap + offset;
-    uint32_t n = (uint32_t)(k < old ? k : old) << shift;
-    if ((((uintptr_t)d | (uintptr_t)from | n) & 3) == 0) {
-        for (uint32_t j = 0; j < n >> 2; j++) {
-            ((uint32_t *)d)[j] = ((const uint32_t *)from)[j];
-        }
-    } else {
-        for (uint32_t j = 0; j < n; j++) {
-            d[j] = from[j];
-        }
-    }
+    ck_copy(heap + moved, heap + offset, (uint32_t)(k < old ? k : old) << shift);
     ck_release(b, words, s, offset);
     return moved;
 }

@@ -266,7 +266,7 @@ class ChunkAllocator:
             raise _errors().corrupted(self._state, offset)
         if offset == -2:
             _check_size_align(size, align)
-        raise MemoryError("chunkalloc: no room for %d bytes aligned to %d" % (size, align))
+        raise _errors().no_room(size, align)
 
     def _check_heap(self):
         # RuntimeError unless the heap still holds all chunks (Python can shrink a
@@ -326,8 +326,7 @@ class ChunkAllocator:
         if new <= _CORRUPT:
             raise _errors().corrupted(state, new)
         if new < 0:
-            raise MemoryError("chunkalloc: no room to move %d bytes aligned to %d"
-                              % (new_size, align))
+            raise _errors().no_room(new_size, align, "to move")
         self._kernel.copy(self.heap, new, offset, min(k, old) * self.chunk_size)
         self._release(self._bits, state, offset)
         return new

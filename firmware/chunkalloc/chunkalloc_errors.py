@@ -3,8 +3,8 @@
 # refuse (each function returns the exception to raise), so a program that
 # passes good ones never loads this module, nor the RAM of its messages. The
 # refusals a hot path can meet under a locked heap with a message that needs
-# no formatting (a TypeError for a handle, size or align; no room) stay in
-# chunkalloc: there this module cannot load.
+# no formatting (a TypeError for a handle, size or align) stay in chunkalloc:
+# there this module cannot load. No room is a MemoryError there all the same.
 
 
 def chunks(chunks):
@@ -45,6 +45,12 @@ def size_align(size, align):
     if size < 1:
         return ValueError("size must be >= 1, got %d" % size)
     return ValueError("align must be a power of two up to 2**29, got %d" % align)
+
+
+def no_room(size, align, why="for"):
+    """alloc() or realloc() found no room (under a locked heap this module cannot
+    load: a MemoryError all the same, as the message cannot be formatted there)."""
+    return MemoryError("chunkalloc: no room %s %d bytes aligned to %d" % (why, size, align))
 
 
 def not_live(offset):

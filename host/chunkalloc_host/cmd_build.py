@@ -33,7 +33,7 @@ from .natmod import MODULE as NATMOD, NatmodError, available_source, cached_natm
 from .poolgen import POOL_MODULE, check_pool, pool_module
 
 HELP = "compile the firmware for a board: .mpy files, package.json, manifest.py, a sized pool"
-NOT_MODULES = {"manifest.py"}  # library files that are not modules for the board
+NOT_MODULES = {"manifest.py", "chunkalloc_pure_host.py"}  # library files that are not modules for the board (the second: CPython only)
 PACKAGE_VERSION = "0.1.0"
 # small-int width of each arch's firmware: mpy-cross assumes 31 unless told
 SMALL_INT_BITS = {"x64": 63, "rv64imc": 63}
