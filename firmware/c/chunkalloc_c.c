@@ -71,11 +71,11 @@ static mp_obj_t c_alloc(size_t n_args, const mp_obj_t *args) {
     int32_t *s = state_of(args[1]);
     uint32_t words;
     uint32_t *b = bits_of(args[0], 0, &words);
-    int32_t bad = ck_check(s, words);
-    if (bad || size > CK_MAX) {
-        return RESULT(bad ? bad : -1);  // size: larger than any heap
+    if (size > CK_MAX) {  // larger than any heap
+        int32_t bad = ck_check(s, words);
+        return RESULT(bad ? bad : -1);
     }
-    return RESULT(ck_alloc(b, words, s, (int32_t)size, (int32_t)align));
+    return RESULT(ck_alloc_valid(b, words, s, (int32_t)size, (int32_t)align));
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_alloc_obj, 4, 4, c_alloc);
 

@@ -63,14 +63,19 @@ except ImportError:  # CPython: a plain int
 # chunkalloc_errors (its message), on first use.
 
 
-def _load(name):
+def _load(name, once=False):
     # import name; a failed import (a locked or full heap, a .mpy this port
-    # cannot load) leaves no half-made module in sys.modules to be found later
+    # cannot load) leaves no half-made module in sys.modules to be found later.
+    # once: a module for one call (making a pool), forgotten at once, so that
+    # its RAM returns to the GC heap when the call is over
     try:
-        return __import__(name)
+        module = __import__(name)
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    if once:
+        sys.modules.pop(name)
+    return module
 
 
 # The kernels, best first. An import fails as ImportError where the module is
@@ -81,15 +86,6 @@ def _load(name):
 # the heap cannot hold the module's code: the next one serves.
 _NAMES = ("c", "viper", "pure")  # c: a dynamic native module (firmware/c/)
 _kernels = {}  # name: its module once loaded, None where it cannot load
-
-
-def _once(name):
-    # a module for one call (making a pool): loaded, then forgotten, so its RAM
-    # returns to the GC heap once the call is over
-    try:
-        return _load(name)
-    finally:
-        sys.modules.pop(name, None)
 
 
 def _kernel(name):
@@ -104,13 +100,7 @@ def _kernel(name):
 def __getattr__(name):
     # KERNELS and LockedChunkAllocator, made on first read (a module's
     # __getattr__: MicroPython since 1.12, CPython since 3.7)
-    global LockedChunkAllocator
-    if name == "KERNELS":
-        return _once("chunkalloc_setup").kernels()
-    if name == "LockedChunkAllocator":
-        LockedChunkAllocator = _load("chunkalloc_locked").LockedChunkAllocator
-        return LockedChunkAllocator
-    raise AttributeError(name)
+    return _load("chunkalloc_setup", True).attribute(name)
 
 
 def _errors():
@@ -160,13 +150,13 @@ except NameError:  # MicroPython has none: its buffer errors are TypeError
 def heap(chunks, chunk_size):
     """A writable buffer of chunks * chunk_size bytes starting at an address
     aligned to chunk_size (where the port can tell addresses)."""
-    return _once("chunkalloc_setup").heap(chunks, chunk_size)
+    return _load("chunkalloc_setup", True).heap(chunks, chunk_size)
 
 
 def heap_bitmap(chunks):
     """A zeroed bytearray for the bookkeeping of chunks chunks: 2 bits each,
     rounded up to whole 32-bit words."""
-    return _once("chunkalloc_setup").heap_bitmap(chunks)
+    return _load("chunkalloc_setup", True).heap_bitmap(chunks)
 
 
 def _check_size_align(size, align):
@@ -186,10 +176,10 @@ class ChunkAllocator:
     def __init__(self, heap, bitmap, chunk_size, fast=True, best_fit=True):
         # checks heap and bitmap, picks the kernel and sets the attributes below
         # (chunkalloc_setup: code a pool needs once, let go again)
-        _once("chunkalloc_setup").init(self, heap, bitmap, chunk_size, fast, best_fit)
+        _load("chunkalloc_setup", True).init(self, heap, bitmap, chunk_size, fast, best_fit)
 
     def __getattr__(self, name):
-        # the members no hot path needs (fast, alloc_zeroed, address, view,
+        # the members no hot path needs (fast, best_fit, alloc_zeroed, address, view,
         # alloc_view, usage, chunk_kind, gaps, stats) are chunkalloc_extras's:
         # the first use of one loads it and puts that member on the class
         if name[0] == "_":

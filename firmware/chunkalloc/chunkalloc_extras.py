@@ -1,8 +1,9 @@
 # The members of ChunkAllocator that no hot path needs: views, alloc_zeroed,
-# address, usage, chunk_kind, gaps, stats and fast. ChunkAllocator.__getattr__
-# loads this module on the first use of one and puts that one on the class, so
-# a pool that never asks costs none of their RAM; the hot path (alloc, free,
-# realloc, size_of, check, used, allocations) stays in chunkalloc.
+# address, usage, chunk_kind, gaps, stats, fast and best_fit.
+# ChunkAllocator.__getattr__ loads this module on the first use of one and puts
+# that one on the class, so a pool that never asks costs none of their RAM;
+# the hot path (alloc, free, realloc, size_of, check, used, allocations) stays
+# in chunkalloc.
 
 import chunkalloc as _chunkalloc
 
@@ -11,6 +12,12 @@ import chunkalloc as _chunkalloc
 def fast(self):
     """True when native kernels (C or viper) are in use."""
     return self.kernel != "pure"
+
+
+@property
+def best_fit(self):
+    """Whether a search compares the gaps that fit (ChunkAllocator(best_fit=...))."""
+    return self._state[4] != 0  # chunkalloc._WINDOW
 
 
 def alloc_zeroed(self, size, align=1):
@@ -36,8 +43,11 @@ def view(self, offset, size=None):
     memoryview = _chunkalloc._memoryview
     if memoryview is None:
         raise _chunkalloc._errors().no_memoryview("offsets")
-    whole = self._view if self._view is not None else memoryview(self.heap)
-    return whole[offset:offset + size]
+    # a view of the heap made on each call unless the heap is one: a view kept of
+    # a bytearray would keep its old items when Python resizes it (MicroPython
+    # moves them and frees the old block)
+    heap = self.heap
+    return (heap if isinstance(heap, memoryview) else memoryview(heap))[offset:offset + size]
 
 
 def alloc_view(self, size, align=1):

@@ -74,12 +74,7 @@ def init(self, heap, bitmap, chunk_size, fast, best_fit):
     if (not isinstance(bitmap, bytearray) or len(heap) > _ADDRESS_BITS
             or len(bitmap) < nwords << 3):
         raise chunkalloc._errors().bitmap(len(heap), bitmap, chunks, nwords << 3)
-    memoryview = chunkalloc._memoryview
     self.heap = heap  # the buffer itself: index it with offsets
-    # a view of heap for view(): heap itself when it is a view; else one made on
-    # each call, as a view kept of a bytearray would keep its old items when
-    # Python resizes it (MicroPython moves them and frees the old block)
-    self._view = heap if memoryview is not None and isinstance(heap, memoryview) else None
     self._bits = bitmap
     all_names = chunkalloc._NAMES
     if isinstance(fast, str):  # a kernel by name
@@ -101,7 +96,6 @@ def init(self, heap, bitmap, chunk_size, fast, best_fit):
     self._resize = module.resize
     self.chunk_size = chunk_size
     self.chunks = chunks
-    self.best_fit = best_fit
     shift = 0
     while 1 << shift < chunk_size:
         shift += 1
@@ -135,6 +129,19 @@ def init(self, heap, bitmap, chunk_size, fast, best_fit):
     fill(bitmap, total + chunks, total - chunks, 1)  # ... and head
 
 
+def attribute(name):
+    """chunkalloc.KERNELS and chunkalloc.LockedChunkAllocator (chunkalloc's
+    module __getattr__), kept there once made."""
+    if name == "KERNELS":
+        value = kernels()
+    elif name == "LockedChunkAllocator":
+        value = chunkalloc._load("chunkalloc_locked").LockedChunkAllocator
+    else:
+        raise AttributeError(name)
+    setattr(chunkalloc, name, value)
+    return value
+
+
 def kernels():
     """chunkalloc.KERNELS: every kernel loaded to see whether it can; those no
     pool holds let go again."""
@@ -148,5 +155,4 @@ def kernels():
             if fresh:
                 del loaded[kernel]
                 sys.modules.pop(module)
-    chunkalloc.KERNELS = found = tuple(found)
-    return found
+    return tuple(found)
