@@ -137,6 +137,7 @@ _REFUSED = (TypeError, OverflowError, MemoryError)  # a kernel refusing an argum
 # A kernel's answer CORRUPT - slot: that slot of _state holds what no allocator
 # writes (chunkalloc_errors.SLOTS names them)
 _CORRUPT = const(-3)
+del const  # the names above are folded where they are used: no global kept for it
 
 try:
     _BufferError = BufferError
@@ -179,7 +180,7 @@ class ChunkAllocator:
         _load("chunkalloc_setup", True).init(self, heap, bitmap, chunk_size, fast, best_fit)
 
     def __getattr__(self, name):
-        # the members no hot path needs (fast, best_fit, alloc_zeroed, address, view,
+        # the members no hot path needs (fast, best_fit, address, view,
         # alloc_view, usage, chunk_kind, gaps, stats) are chunkalloc_extras's:
         # the first use of one loads it and puts that member on the class
         if name[0] == "_":
@@ -257,6 +258,13 @@ class ChunkAllocator:
         if offset == -2:
             _check_size_align(size, align)
         raise _errors().no_room(size, align)
+
+    def alloc_zeroed(self, size, align=1):
+        """Offset of a new allocation of size bytes, all of it zeroed."""
+        self._check_heap()
+        offset = self.alloc(size, align)
+        self._kernel.zero(self.heap, offset, self.size_of(offset))
+        return offset
 
     def _check_heap(self):
         # RuntimeError unless the heap still holds all chunks (Python can shrink a

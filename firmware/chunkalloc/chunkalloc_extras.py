@@ -1,9 +1,9 @@
-# The members of ChunkAllocator that no hot path needs: views, alloc_zeroed,
+# The members of ChunkAllocator that no hot path needs: views,
 # address, usage, chunk_kind, gaps, stats, fast and best_fit.
 # ChunkAllocator.__getattr__ loads this module on the first use of one and puts
 # that one on the class, so a pool that never asks costs none of their RAM;
-# the hot path (alloc, free, realloc, size_of, check, used, allocations) stays
-# in chunkalloc.
+# the hot path (alloc, alloc_zeroed, free, realloc, size_of, check, used,
+# allocations) stays in chunkalloc.
 
 import chunkalloc as _chunkalloc
 
@@ -18,14 +18,6 @@ def fast(self):
 def best_fit(self):
     """Whether a search compares the gaps that fit (ChunkAllocator(best_fit=...))."""
     return self._state[4] != 0  # chunkalloc._WINDOW
-
-
-def alloc_zeroed(self, size, align=1):
-    """Offset of a new allocation of size bytes, all of it zeroed."""
-    self._check_heap()
-    offset = self.alloc(size, align)
-    self._kernel.zero(self.heap, offset, self.size_of(offset))
-    return offset
 
 
 def address(self, offset):

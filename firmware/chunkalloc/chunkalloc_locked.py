@@ -76,7 +76,7 @@ class LockedChunkAllocator:
         return self._locked(ChunkAllocator.alloc, size, align, n=2)
 
     def alloc_zeroed(self, size, align=1):
-        return self._locked(_extras.alloc_zeroed, size, align, n=2)
+        return self._locked(ChunkAllocator.alloc_zeroed, size, align, n=2)
 
     def alloc_view(self, size, align=1):
         return self._locked(_extras.alloc_view, size, align, n=2)
