@@ -17,6 +17,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import chunkalloc
 import pytest
 
 from chunkalloc_host import FIRMWARE
@@ -57,15 +58,16 @@ def build(folder: Path) -> Path:
 
 
 def sanitized_env(folder: Path, asan: str) -> dict[str, str]:
+    library = Path(chunkalloc.__file__).parent  # wherever the library modules live
     return dict(os.environ, LD_PRELOAD=asan, PYTHONMALLOC="malloc",
                 ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1",
                 UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1",
-                PYTHONPATH=os.pathsep.join([str(folder), str(FIRMWARE), str(FIRMWARE / "tests")]),
+                PYTHONPATH=os.pathsep.join([str(folder), str(library), str(FIRMWARE / "tests")]),
                 PYTHONDONTWRITEBYTECODE="1")
 
 
 def test_the_c_kernels_pass_the_firmware_tests_fuzzer_and_state_machine_under_asan_and_ubsan(
-        tmp_path: Path) -> None:
+        tmp_path: Path, request: pytest.FixtureRequest) -> None:
     need(None if shutil.which("gcc") else "no gcc (apt-get install gcc)")
     asan = libasan()
     need(None if asan else "no libasan for gcc (apt-get install libasan8 or gcc's libasan)")
@@ -78,9 +80,10 @@ def test_the_c_kernels_pass_the_firmware_tests_fuzzer_and_state_machine_under_as
                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert probe.returncode == 0, probe.stderr[-3000:]
     assert probe.stdout.split() == [str(module), "c"], probe.stdout
-    # pytest's own pythonpath (firmware first) would find the plain build: the
-    # sanitized folder goes first
-    paths = f"pythonpath={tmp_path} firmware firmware/tests"
+    # pytest's own pythonpath (the library first) would find the plain build: the
+    # sanitized folder goes before it
+    own = " ".join(str(p) for p in request.config.getini("pythonpath"))
+    paths = f"pythonpath={tmp_path} {own}"
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                           "-o", paths, "firmware/tests", "tests/test_model_hypothesis.py"],
                          env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
