@@ -20,7 +20,7 @@ import pytest
 
 from chunkalloc_host import LIBRARY, cli, cmd_bench
 from chunkalloc_host.boards import load_board
-from chunkalloc_host.cmd_bench import (BASELINE, BOARD_WORKLOADS, CPYTHON_CONTENDERS,
+from chunkalloc_host.cmd_bench import (BASELINE, BOARD_WORKLOADS, CPYTHON_CONTENDERS, FLOOR,
                                        OTHERS, SCENARIOS, TIMED, add_instructions, add_ratios,
                                        board_jobs, median_run, parse, parse_all)
 from chunkalloc_host.target import UnixTarget
@@ -57,7 +57,8 @@ def test_json_holds_every_workload_against_every_contender_in_both_scenarios(qui
                 for s in SCENARIOS}
     expected |= {("micropython", "efficiency", c, None) for c in report["contenders"]
                  if c != BASELINE}
-    expected |= {("micropython", "pair", c, s) for c in [*kernels, BASELINE] for s in SCENARIOS}
+    expected |= {("micropython", "pair", c, s) for c in [*kernels, BASELINE, FLOOR]
+                 for s in SCENARIOS}
     expected |= {("cpython", "mcu", c, "idle") for c in CPYTHON_CONTENDERS}
     assert runs == expected
     assert len(runs) == len(report["results"])
@@ -183,12 +184,15 @@ def test_a_board_runs_one_batch_per_contender_pairs_for_kernels_and_bytearray_on
     assert [b[0].contender for b in batches] == ["viper", "pure", "firstfit", "linked-list",
                                                   BASELINE]
     for batch in batches:
-        assert {j.contender for j in batch} == {batch[0].contender}
+        first = batch[0].contender
+        # the floor of the pair runs with bytearray, on the board as it booted
+        assert {j.contender for j in batch} == ({first, FLOOR} if first == BASELINE else {first})
         assert all(j.timing == "total" and j.workload in BOARD_WORKLOADS for j in batch)
         want = {("mcu", s) for s in SCENARIOS}
-        if batch[0].contender in ("viper", "pure", BASELINE):
+        if first in ("viper", "pure", BASELINE):
             want |= {("pair", s) for s in SCENARIOS}
-        assert {(j.workload, j.scenario) for j in batch} == want
+        assert {(j.workload, j.scenario) for j in batch if j.contender == first} == want
+        assert all(j.workload == "pair" for j in batch if j.contender == FLOOR)
 
 
 class StandInBoard(UnixTarget):
@@ -227,7 +231,12 @@ def test_on_a_counting_board_the_report_is_in_instructions(tmp_path, monkeypatch
     assert report["counts_instructions"] is True and report["tick_scale"] == 1.0
     runs = {(r["workload"], r["contender"], r["scenario"]) for r in report["results"]}
     assert runs == ({("mcu", c, s) for c in contenders for s in SCENARIOS}
-                    | {("pair", c, s) for c in [*report["kernels"], BASELINE] for s in SCENARIOS})
+                    | {("pair", c, s) for c in [*report["kernels"], BASELINE, FLOOR]
+                       for s in SCENARIOS})
+    for r in report["results"]:
+        if r["workload"] == "pair":  # each pair as a multiple of its floor, same scenario
+            assert r["vs_floor"] >= 0
+    assert "beside its floor" in text and "× floor" in text
     for r in report["results"]:
         assert r["timing"] == "whole loop" and r["instructions"]["per_op"] >= 0
         assert r["instructions"]["total"] == round(r["total_ns"])

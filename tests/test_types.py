@@ -178,8 +178,15 @@ def test_the_stubs_and_the_code_name_the_same_interface(name: str) -> None:
             continue
         runtime = getattr(module, cls)
         init = inspect.getsource(runtime.__init__)  # instance attributes are set there
+        served = None
+        if name == "chunkalloc" and cls == "ChunkAllocator":
+            # made by chunkalloc_setup.init; members no hot path needs served from
+            # chunkalloc_extras on first use (ChunkAllocator.__getattr__)
+            init += inspect.getsource(importlib.import_module("chunkalloc_setup").init)
+            served = importlib.import_module("chunkalloc_extras")
         missing |= {f"{name}.{cls}.{m}" for m in members
-                    if not hasattr(runtime, m) and f"self.{m} =" not in init}
+                    if not hasattr(runtime, m) and not (served and hasattr(served, m))
+                    and f"self.{m} =" not in init}
         unstubbed |= {f"{name}.{cls}.{m}" for m in vars(runtime) if not m.startswith("_")
                       and m not in members}
     assert missing <= PENDING, f"in the stub, not the code: {sorted(missing - PENDING)}"

@@ -7,7 +7,10 @@
 # "mcu" (MCU mix, pool held near 75 % full), "realloc" (buffers that grow and
 # shrink), "efficiency" (talc's: live requested bytes / heap bytes at the
 # first failed request), "pair" (alloc(100) + free on an empty pool, against
-# bytearray(100)). Contenders: each kernel of chunkalloc.KERNELS by name
+# bytearray(100), and against its floor "floor": two calls of a native function
+# stored on an instance, round(100, 1) and round(h), which return at once:
+# what any one-native-call alloc and free cost at least). Contenders: each
+# kernel of chunkalloc.KERNELS by name
 # ("c", "viper", "pure"; best-fit on; "fast" names the first), "firstfit"
 # (the first kernel, best-fit off), "linked-list" (bench_linked.py) and
 # "bytearray" (MicroPython's own heap: bytearray(n), inline, freed by
@@ -103,10 +106,25 @@ def kernel_of(a):
     return name
 
 
+class Floor:
+    """The pair's floor: try_alloc(size, 1) and free(h) as native functions stored
+    on the instance, each returning its int argument at once (round)."""
+
+    def __init__(self):
+        self.try_alloc = round
+        self.free = round
+        self.realloc = round
+
+
+FLOOR = "floor"
+
+
 def make(contender, pool_bytes):
     """The allocator a contender uses (None for bytearray: the GC heap)."""
     if contender == "bytearray":
         return None
+    if contender == FLOOR:
+        return Floor()
     if contender == "linked-list":
         return bench_linked.LinkedListAllocator(pool_bytes)
     have = kernels()
@@ -457,6 +475,8 @@ def timed(workload, contender, steps, seed, pool_bytes, scenario="loaded", timin
     if workload in ("pair", "realloc") and timing != ("total" if workload == "pair" else "each"):
         raise ValueError("workload %r is timed %s" % (workload, "in total" if workload == "pair"
                                                        else "op by op"))
+    if contender == FLOOR and workload != "pair":
+        raise ValueError("the floor is the pair's only")
     gc.collect()
     a = make(contender, pool_bytes)  # first: the largest block, while the heap is in one piece
     r = _stream(workload, steps, seed, pool_bytes)

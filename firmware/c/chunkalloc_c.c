@@ -2,8 +2,10 @@
 // native module. Same functions, arguments and results as chunkalloc_pure.py.
 // Ints arrive as small ints (anything else: alloc and resize answer -2,
 // release -1, so the Python caller runs its checks and raises with a message);
-// buffers come through the buffer protocol. Nothing here allocates, except
-// offset_of/address_of for results that are no small int.
+// buffers come through the buffer protocol, on every call, and the state's
+// slots are checked against them (CK_CORRUPT - slot: the caller raises
+// RuntimeError). Nothing here allocates, except offset_of/address_of for
+// results that are no small int.
 //
 // Build: make MPY_DIR=/path/to/micropython ARCH=x64|armv6m|armv7m|rv32imc
 // (host/chunkalloc_host/natmod.py does it for `chunkalloc build`). The same
@@ -19,17 +21,26 @@
 #define mp_raise_ValueError(msg) mp_raise_ValueError(MP_ERROR_TEXT(msg))
 #define mp_raise_TypeError(msg) mp_raise_TypeError(MP_ERROR_TEXT(msg))
 #endif
+#include "py/objarray.h"
 #include "chunkalloc_kernel.h"
 
-// the bitmap's words (raising TypeError for a non-buffer) and its word count
-// nwords: the words of both rows
-static uint32_t *words_of(mp_obj_t bits, int32_t nwords) {
+// the bitmap's words (raising TypeError for a non-buffer), at least need of
+// them (the scans' 2 * nwords; 0 for the whole operations, whose kernels check
+// the state against *words, the bitmap's length in words)
+static uint32_t *bits_of(mp_obj_t bits, mp_int_t need, uint32_t *words) {
     mp_buffer_info_t info;
     mp_get_buffer_raise(bits, &info, MP_BUFFER_RW);
-    if (nwords < 0 || (size_t)nwords > info.len >> 2 || ((uintptr_t)info.buf & 3) != 0) {
+    if (need < 0 || need > (CK_MAX >> 4) || (size_t)need > info.len >> 2
+        || ((uintptr_t)info.buf & 3) != 0) {
         mp_raise_ValueError("chunkalloc_c: bitmap too short or misaligned");
     }
+    *words = ck_words(info.len);
     return (uint32_t *)info.buf;
+}
+
+static uint32_t *words_of(mp_obj_t bits, mp_int_t need) {
+    uint32_t words;
+    return bits_of(bits, need, &words);
 }
 
 static int32_t *state_of(mp_obj_t state) {
@@ -68,35 +79,45 @@ static mp_obj_t c_alloc(size_t n_args, const mp_obj_t *args) {
         return RESULT(-2);
     }
     int32_t *s = state_of(args[1]);
-    uint32_t *b = words_of(args[0], s[CK_NWORDS] << 1);
-    if (size > CK_MAX) {
-        return RESULT(-1);  // larger than any heap
+    uint32_t words;
+    uint32_t *b = bits_of(args[0], 0, &words);
+    if (size > CK_MAX) {  // larger than any heap
+        int32_t bad = ck_check(s, words);
+        return RESULT(bad ? bad : -1);
     }
-    return RESULT(ck_alloc(b, s, (int32_t)size, (int32_t)align));
+    return RESULT(ck_alloc_valid(b, words, s, (int32_t)size, (int32_t)align));
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_alloc_obj, 4, 4, c_alloc);
 
-// release(bits, state, handle): handle an offset, or a buffer (a view) inside the heap
+// a handle's address: a memoryview's first byte (1), else 0: free() takes an
+// int or a view, not any buffer (free(the heap's bytearray) is refused)
+static int view_address(mp_obj_t o, uintptr_t *at) {
+    mp_buffer_info_t info;
+    if (mp_obj_get_type(o)->name != MP_QSTR_memoryview || !mp_get_buffer(o, &info, MP_BUFFER_READ)) {
+        return 0;
+    }
+    *at = (uintptr_t)info.buf;
+    return 1;
+}
+
+// release(bits, state, handle): handle an offset, or a view inside the heap
 static mp_obj_t c_release(mp_obj_t bits, mp_obj_t state, mp_obj_t handle) {
     int32_t *s = state_of(state);
-    uint32_t *b = words_of(bits, s[CK_NWORDS] << 1);
+    uint32_t words;
+    uint32_t *b = bits_of(bits, 0, &words);
     mp_int_t offset;
+    uintptr_t at;
     if (!small(handle, &offset)) {
-        mp_buffer_info_t info;
-        if (!mp_get_buffer(handle, &info, MP_BUFFER_READ)) {
+        if (!view_address(handle, &at)) {
             return RESULT(-1);
         }
         uintptr_t heap = ((uintptr_t)(uint32_t)s[CK_BASE_HI] << 30) | (uint32_t)s[CK_BASE];
-        uintptr_t at = (uintptr_t)info.buf;
-        if (at < heap || at - heap >= ((uintptr_t)(uint32_t)s[CK_CHUNKS] << s[CK_SHIFT])) {
-            return RESULT(-1);
-        }
-        offset = (mp_int_t)(at - heap);
+        offset = ck_offset_in(s, heap, at);
     }
     if (offset < 0 || offset > CK_MAX) {
         return RESULT(-1);
     }
-    return RESULT(ck_release(b, s, (int32_t)offset));
+    return RESULT(ck_release(b, words, s, (int32_t)offset));
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(c_release_obj, c_release);
 
@@ -108,18 +129,22 @@ static mp_obj_t c_resize(size_t n_args, const mp_obj_t *args) {
         return RESULT(-2);
     }
     int32_t *s = state_of(args[1]);
-    uint32_t *b = words_of(args[0], s[CK_NWORDS] << 1);
+    uint32_t words;
+    uint32_t *b = bits_of(args[0], 0, &words);
     if (size > CK_MAX) {  // valid but larger than any heap: it must move (and fails)
-        if (align < 1 || (align & (align - 1)) != 0 || align > CK_MAX
-            || ck_head(b, s, (int32_t)offset) < 0) {
+        if (align < 1 || (align & (align - 1)) != 0 || align > CK_MAX) {
             return RESULT(-2);
         }
-        return RESULT(-1);
+        int32_t bad = ck_check(s, words);
+        if (bad) {
+            return RESULT(bad);
+        }
+        return RESULT(ck_head(b, s, (int32_t)offset) < 0 ? -2 : -1);
     }
     if (size < 1 || align < 1 || align > CK_MAX) {
         return RESULT(-2);
     }
-    return RESULT(ck_resize(b, s, (int32_t)offset, (int32_t)size, (int32_t)align));
+    return RESULT(ck_resize(b, words, s, (int32_t)offset, (int32_t)size, (int32_t)align));
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_resize_obj, 5, 5, c_resize);
 
@@ -188,18 +213,7 @@ static uint8_t *bytes_of(mp_obj_t buf, mp_int_t start, mp_int_t n) {
 static mp_obj_t c_copy(size_t n_args, const mp_obj_t *args) {
     mp_int_t n = int_arg(args[3]);
     uint8_t *d = bytes_of(args[0], int_arg(args[1]), n);
-    const uint8_t *s = bytes_of(args[0], int_arg(args[2]), n);
-    if ((((uintptr_t)d | (uintptr_t)s | (uintptr_t)n) & 3) == 0) {
-        uint32_t *dw = (uint32_t *)d;
-        const uint32_t *sw = (const uint32_t *)s;
-        for (mp_int_t j = 0; j < n >> 2; j++) {
-            dw[j] = sw[j];
-        }
-    } else {
-        for (mp_int_t j = 0; j < n; j++) {
-            d[j] = s[j];
-        }
-    }
+    ck_copy(d, bytes_of(args[0], int_arg(args[2]), n), (uint32_t)n);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(c_copy_obj, 4, 4, c_copy);
@@ -239,20 +253,34 @@ static MP_DEFINE_CONST_FUN_OBJ_1(c_address_of_obj, c_address_of);
 // realloc) in this one native call: the allocator stores it on the instance,
 // where it shadows the Python method, so a call makes no bytecode frame. When
 // the arguments are bad, keywords are given, or the operation fails (alloc
-// finds no room, realloc no room to move), it calls method(pool, *args), the
-// Python method, which checks again and raises with a message. The bitmap,
-// state and heap buffers never move or resize (the allocator owns them): their
-// addresses are taken once, here.
+// finds no room, realloc no room to move, the state is corrupted), it calls
+// method(pool, *args), the Python method, which checks again and raises with a
+// message.
+//
+// The bitmap, state and heap are taken anew on every call, address and
+// length: Python can resize a bytearray or an array (bits.extend(...)), which
+// moves its items and frees the old block. For the objects of bytearray,
+// array and memoryview (which share one layout, mp_obj_array_t, and one
+// buffer function) that is a few loads from the object; anything else goes
+// through the buffer protocol each time.
 
 enum { OP_TRY_ALLOC, OP_ALLOC, OP_FREE, OP_REALLOC };
 
+// how a buffer's bytes are found on each call
+enum { SPAN_PROTOCOL, SPAN_ARRAY, SPAN_VIEW };
+
+// bytes, not words, where a byte serves: an op takes 48 bytes of GC heap, not 64
+typedef struct {
+    mp_obj_t obj;
+    uint8_t how;  // SPAN_*
+    uint8_t shift;  // log2 of the item size (SPAN_ARRAY, SPAN_VIEW)
+} span_t;
+
 typedef struct {
     mp_obj_base_t base;
-    mp_int_t kind;
-    uint32_t *b;
-    int32_t *s;
-    uint8_t *heap;
-    mp_obj_t keep[5];  // bits, state, heap, pool, method
+    span_t bits, state, heap;
+    mp_obj_t pool, method;
+    uint8_t kind;
 } op_obj_t;
 
 #if MICROPY_ENABLE_DYNRUNTIME
@@ -261,23 +289,69 @@ mp_obj_full_type_t op_type;  // filled in by mpy_init: a .mpy has no const types
 static const mp_obj_type_t op_type;
 #endif
 
+// the bytes of a span now (*len of them); NULL if it has none writable
+CK_INLINE uint8_t *span_bytes(const span_t *span, size_t *len) {
+    if (span->how != SPAN_PROTOCOL) {
+        const mp_obj_array_t *a = MP_OBJ_TO_PTR(span->obj);
+        *len = a->len << span->shift;
+        uint8_t *items = a->items;
+        return span->how == SPAN_VIEW ? items + ((size_t)a->free << span->shift) : items;
+    }
+    mp_buffer_info_t info;
+    if (!mp_get_buffer(span->obj, &info, MP_BUFFER_RW)) {
+        return NULL;
+    }
+    *len = info.len;
+    return info.buf;
+}
+
+// how to find obj's bytes (items of 1 << shift bytes, with typecode)
+// cheaply, checked against the buffer protocol's answer now
+static void span_init(span_t *span, mp_obj_t obj, mp_int_t shift, int typecode) {
+    mp_buffer_info_t info;
+    mp_get_buffer_raise(obj, &info, MP_BUFFER_RW);  // TypeError for a read-only one
+    span->obj = obj;
+    span->how = SPAN_PROTOCOL;
+    span->shift = shift;
+    const mp_obj_type_t *type = mp_obj_get_type(obj);
+    const mp_obj_type_t *bytearray = &mp_type_bytearray;
+    if (!MP_OBJ_TYPE_HAS_SLOT(type, buffer)
+        || MP_OBJ_TYPE_GET_SLOT(type, buffer) != MP_OBJ_TYPE_GET_SLOT(bytearray, buffer)) {
+        return;  // not one of bytearray, array, memoryview
+    }
+    const mp_obj_array_t *a = MP_OBJ_TO_PTR(obj);
+    int code = a->typecode & ~MP_OBJ_ARRAY_TYPECODE_FLAG_RW;
+    if (code != typecode && !(typecode == 'B' && (code == 1 || code == 'b'))) {
+        return;  // items of another size: the protocol's answer serves
+    }
+    span->how = type->name == MP_QSTR_memoryview ? SPAN_VIEW : SPAN_ARRAY;
+    size_t len;
+    uint8_t *buf = span_bytes(span, &len);
+    if (buf != info.buf || len != info.len) {
+        span->how = SPAN_PROTOCOL;  // not the layout assumed here
+    }
+}
+
 static int valid_align(mp_int_t align) {
     return align >= 1 && align <= CK_MAX && (align & (align - 1)) == 0;
 }
 
 static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     op_obj_t *op = MP_OBJ_TO_PTR(self_in);
-    uint32_t *b = op->b;
-    int32_t *s = op->s;
-    if (n_kw == 0) {
+    size_t bits_len = 0, state_len = 0, heap_len = 0;
+    uint32_t *b = (uint32_t *)span_bytes(&op->bits, &bits_len);
+    int32_t *s = (int32_t *)span_bytes(&op->state, &state_len);
+    if (n_kw == 0 && b != NULL && s != NULL && ((uintptr_t)b & 3) == 0
+        && state_len >= CK_STATE_LEN * sizeof(int32_t)) {
+        uint32_t words = ck_words(bits_len);
         mp_int_t size, align = 1, offset;
         switch (op->kind) {
             case OP_TRY_ALLOC:
             case OP_ALLOC:
                 if ((n_args == 1 || (n_args == 2 && small(args[1], &align)))
                     && small(args[0], &size) && size >= 1 && size <= CK_MAX && valid_align(align)) {
-                    int32_t r = ck_alloc(b, s, (int32_t)size, (int32_t)align);
-                    if (r >= 0 || op->kind == OP_TRY_ALLOC) {
+                    int32_t r = ck_alloc_valid(b, words, s, (int32_t)size, (int32_t)align);
+                    if (r >= 0 || (r == -1 && op->kind == OP_TRY_ALLOC)) {
                         return RESULT(r);
                     }
                 }
@@ -285,13 +359,16 @@ static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
             case OP_FREE:
                 if (n_args == 1) {
                     if (!small(args[0], &offset)) {
-                        mp_buffer_info_t info;
+                        uintptr_t at;
+                        uint8_t *heap;
                         offset = -1;
-                        if (mp_get_buffer(args[0], &info, MP_BUFFER_READ)) {
-                            offset = ck_offset_in(s, op->heap, (uint8_t *)info.buf);
+                        if (view_address(args[0], &at)
+                            && (heap = span_bytes(&op->heap, &heap_len)) != NULL) {
+                            offset = ck_offset_in(s, (uintptr_t)heap, at);
                         }
                     }
-                    if (offset >= 0 && offset <= CK_MAX && ck_release(b, s, (int32_t)offset) > 0) {
+                    if (offset >= 0 && offset <= CK_MAX
+                        && ck_release(b, words, s, (int32_t)offset) > 0) {
                         return mp_const_none;
                     }
                 }
@@ -301,10 +378,13 @@ static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
                     && small(args[0], &offset) && small(args[1], &size)
                     && offset >= 0 && offset <= CK_MAX && size >= 1 && size <= CK_MAX
                     && valid_align(align)) {
-                    int32_t r = ck_realloc(b, s, op->heap, (int32_t)offset, (int32_t)size,
-                        (int32_t)align);
-                    if (r >= 0) {
-                        return RESULT(r);
+                    uint8_t *heap = span_bytes(&op->heap, &heap_len);
+                    if (heap != NULL) {
+                        int32_t r = ck_realloc(b, words, s, heap, heap_len, (int32_t)offset,
+                            (int32_t)size, (int32_t)align);
+                        if (r >= 0) {
+                            return RESULT(r);
+                        }
                     }
                 }
                 break;
@@ -316,11 +396,11 @@ static mp_obj_t op_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_o
     if (n > 7) {
         mp_raise_TypeError("chunkalloc_c: too many arguments");
     }
-    call[0] = op->keep[3];
+    call[0] = op->pool;
     for (size_t j = 0; j < n; j++) {
         call[j + 1] = args[j];
     }
-    return mp_call_function_n_kw(op->keep[4], n_args + 1, n_kw, call);
+    return mp_call_function_n_kw(op->method, n_args + 1, n_kw, call);
 }
 
 #if !MICROPY_ENABLE_DYNRUNTIME
@@ -329,21 +409,24 @@ static MP_DEFINE_CONST_OBJ_TYPE(op_type, MP_QSTR_op, MP_TYPE_FLAG_NONE, call, op
 
 static mp_obj_t c_op(size_t n_args, const mp_obj_t *args) {
     mp_int_t kind = int_arg(args[0]);
-    int32_t *s = state_of(args[2]);
-    uint32_t *b = words_of(args[1], s[CK_NWORDS] << 1);
-    mp_buffer_info_t heap;
-    mp_get_buffer_raise(args[3], &heap, MP_BUFFER_RW);
-    if (kind < OP_TRY_ALLOC || kind > OP_REALLOC
-        || heap.len < ((size_t)(uint32_t)s[CK_CHUNKS] << s[CK_SHIFT])) {
+    if (kind < OP_TRY_ALLOC || kind > OP_REALLOC) {
         mp_raise_ValueError("chunkalloc_c: bad op");
     }
     op_obj_t *op = mp_obj_malloc(op_obj_t, (mp_obj_type_t *)&op_type);
     op->kind = kind;
-    op->b = b;
-    op->s = s;
-    op->heap = (uint8_t *)heap.buf;
-    for (int j = 0; j < 5; j++) {
-        op->keep[j] = args[j + 1];
+    span_init(&op->bits, args[1], 0, 'B');
+    span_init(&op->state, args[2], 2, 'i');
+    span_init(&op->heap, args[3], 0, 'B');
+    op->pool = args[4];
+    op->method = args[5];
+    // the geometry checked once here, and again on every call
+    size_t bits_len = 0, heap_len = 0;
+    int32_t *s = state_of(args[2]);
+    span_bytes(&op->bits, &bits_len);
+    span_bytes(&op->heap, &heap_len);
+    if (ck_check(s, ck_words(bits_len)) != 0
+        || heap_len >> s[CK_SHIFT] < (size_t)s[CK_CHUNKS]) {
+        mp_raise_ValueError("chunkalloc_c: heap or bitmap shorter than the state says");
     }
     return MP_OBJ_FROM_PTR(op);
 }

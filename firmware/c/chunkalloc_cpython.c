@@ -57,11 +57,14 @@ static int get_state(PyObject *o, Py_buffer *view) {
     return 0;
 }
 
+// the bitmap, of at least words 32-bit words (the scans' 2 * nwords; 0 for the
+// whole operations, whose kernels check the state against ck_words(len))
 static int get_bits(PyObject *o, Py_buffer *view, long words) {
     if (PyObject_GetBuffer(o, view, PyBUF_WRITABLE) < 0) {
         return -1;
     }
-    if (words < 0 || words > view->len / 4 || ((uintptr_t)view->buf & 3) != 0) {
+    if (words < 0 || words > (CK_MAX >> 4) || words > view->len / 4
+        || ((uintptr_t)view->buf & 3) != 0) {
         PyBuffer_Release(view);
         PyErr_SetString(PyExc_ValueError, "chunkalloc_c: bitmap too short or misaligned");
         return -1;
@@ -75,11 +78,24 @@ static int open_both(bufs_t *f, PyObject *bits, PyObject *state) {
         return -1;
     }
     f->have_state = 1;
-    if (get_bits(bits, &f->bits, (long)((int32_t *)f->state.buf)[CK_NWORDS] << 1) < 0) {
+    if (get_bits(bits, &f->bits, 0) < 0) {
         return -1;
     }
     f->have_bits = 1;
     return 0;
+}
+
+// a handle's address: a contiguous memoryview's first byte (1), else 0 (no
+// error left set): free() takes an int or a view, not any buffer
+static int view_address(PyObject *o, uintptr_t *at) {
+    Py_buffer v;
+    if (!PyMemoryView_Check(o) || PyObject_GetBuffer(o, &v, PyBUF_SIMPLE) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    *at = (uintptr_t)v.buf;
+    PyBuffer_Release(&v);
+    return 1;
 }
 
 static PyObject *c_alloc(PyObject *m, PyObject *const *args, Py_ssize_t n) {
@@ -96,7 +112,11 @@ static PyObject *c_alloc(PyObject *m, PyObject *const *args, Py_ssize_t n) {
         done(&f);
         return NULL;
     }
-    long r = size > CK_MAX ? -1 : ck_alloc(f.bits.buf, f.state.buf, (int32_t)size, (int32_t)align);
+    uint32_t words = ck_words((size_t)f.bits.len);
+    long r = ck_check(f.state.buf, words);
+    if (r == 0) {  // size > CK_MAX: larger than any heap
+        r = size > CK_MAX ? -1 : ck_alloc(f.bits.buf, words, f.state.buf, (int32_t)size, (int32_t)align);
+    }
     done(&f);
     return PyLong_FromLong(r);
 }
@@ -113,16 +133,13 @@ static PyObject *c_release(PyObject *m, PyObject *const *args, Py_ssize_t n) {
     }
     int32_t *s = f.state.buf;
     long offset = -1;
-    if (!small(args[2], &offset)) {
-        Py_buffer v;
-        if (PyObject_CheckBuffer(args[2]) && PyObject_GetBuffer(args[2], &v, PyBUF_SIMPLE) == 0) {
-            uintptr_t heap = ((uintptr_t)(uint32_t)s[CK_BASE_HI] << 30) | (uint32_t)s[CK_BASE];
-            offset = ck_offset_in(s, (const uint8_t *)heap, v.buf);
-            PyBuffer_Release(&v);
-        }
-        PyErr_Clear();
+    uintptr_t at;
+    if (!small(args[2], &offset) && view_address(args[2], &at)) {
+        uintptr_t heap = ((uintptr_t)(uint32_t)s[CK_BASE_HI] << 30) | (uint32_t)s[CK_BASE];
+        offset = ck_offset_in(s, heap, at);
     }
-    long r = offset < 0 || offset > CK_MAX ? -1 : ck_release(f.bits.buf, s, (int32_t)offset);
+    long r = offset < 0 || offset > CK_MAX ? -1
+        : ck_release(f.bits.buf, ck_words((size_t)f.bits.len), s, (int32_t)offset);
     done(&f);
     return PyLong_FromLong(r);
 }
@@ -143,10 +160,15 @@ static PyObject *c_resize(PyObject *m, PyObject *const *args, Py_ssize_t n) {
         return NULL;
     }
     long r;
-    if (size > CK_MAX) {
-        r = ck_head(f.bits.buf, f.state.buf, (int32_t)offset) < 0 ? -2 : -1;
+    uint32_t words = ck_words((size_t)f.bits.len);
+    if (size > CK_MAX) {  // valid but larger than any heap: it must move (and fails)
+        r = ck_check(f.state.buf, words);
+        if (r == 0) {
+            r = ck_head(f.bits.buf, f.state.buf, (int32_t)offset) < 0 ? -2 : -1;
+        }
     } else {
-        r = ck_resize(f.bits.buf, f.state.buf, (int32_t)offset, (int32_t)size, (int32_t)align);
+        r = ck_resize(f.bits.buf, words, f.state.buf, (int32_t)offset, (int32_t)size,
+            (int32_t)align);
     }
     done(&f);
     return PyLong_FromLong(r);
@@ -357,6 +379,7 @@ static PyObject *op_vectorcall(PyObject *self, PyObject *const *args, size_t nar
             return NULL;
         }
         uint32_t *b = f.bits.buf;
+        uint32_t words = ck_words((size_t)f.bits.len);
         int32_t *s = f.state.buf;
         PyObject *result = NULL;
         Py_buffer heap;
@@ -366,28 +389,26 @@ static PyObject *op_vectorcall(PyObject *self, PyObject *const *args, size_t nar
             case OP_ALLOC:
                 if ((n == 1 || (n == 2 && small(args[1], &align))) && small(args[0], &size)
                     && size >= 1 && size <= CK_MAX && valid_align(align)) {
-                    long r = ck_alloc(b, s, (int32_t)size, (int32_t)align);
-                    if (r >= 0 || op->kind == OP_TRY_ALLOC) {
+                    long r = ck_alloc_valid(b, words, s, (int32_t)size, (int32_t)align);
+                    if (r >= 0 || (r == -1 && op->kind == OP_TRY_ALLOC)) {
                         result = PyLong_FromLong(r);
                     }
                 }
                 break;
             case OP_FREE:
                 if (n == 1) {
+                    uintptr_t at;
                     if (!small(args[0], &offset)) {
-                        Py_buffer v;
                         offset = -1;
-                        if (PyObject_CheckBuffer(args[0])
-                            && PyObject_GetBuffer(args[0], &v, PyBUF_SIMPLE) == 0) {
-                            if (PyObject_GetBuffer(op->heap, &heap, PyBUF_SIMPLE) == 0) {
-                                offset = ck_offset_in(s, heap.buf, v.buf);
-                                PyBuffer_Release(&heap);
-                            }
-                            PyBuffer_Release(&v);
+                        if (view_address(args[0], &at)
+                            && PyObject_GetBuffer(op->heap, &heap, PyBUF_SIMPLE) == 0) {
+                            offset = ck_offset_in(s, (uintptr_t)heap.buf, at);
+                            PyBuffer_Release(&heap);
                         }
                         PyErr_Clear();
                     }
-                    if (offset >= 0 && offset <= CK_MAX && ck_release(b, s, (int32_t)offset) > 0) {
+                    if (offset >= 0 && offset <= CK_MAX
+                        && ck_release(b, words, s, (int32_t)offset) > 0) {
                         Py_INCREF(Py_None);
                         result = Py_None;
                     }
@@ -401,10 +422,8 @@ static PyObject *op_vectorcall(PyObject *self, PyObject *const *args, size_t nar
                         done(&f);
                         return NULL;
                     }
-                    long r = -1;
-                    if (heap.len >= (Py_ssize_t)((size_t)(uint32_t)s[CK_CHUNKS] << s[CK_SHIFT])) {
-                        r = ck_realloc(b, s, heap.buf, (int32_t)offset, (int32_t)size, (int32_t)align);
-                    }
+                    long r = ck_realloc(b, words, s, heap.buf, (size_t)heap.len, (int32_t)offset,
+                        (int32_t)size, (int32_t)align);
                     PyBuffer_Release(&heap);
                     if (r >= 0) {
                         result = PyLong_FromLong(r);
@@ -483,7 +502,8 @@ static PyObject *c_op(PyObject *m, PyObject *const *args, Py_ssize_t n) {
         int32_t *s = f.state.buf;
         bad = PyObject_GetBuffer(args[3], &heap, PyBUF_WRITABLE) < 0;
         if (!bad) {
-            if (heap.len < (Py_ssize_t)((size_t)(uint32_t)s[CK_CHUNKS] << s[CK_SHIFT])) {
+            if (ck_check(s, ck_words((size_t)f.bits.len)) != 0
+                || (size_t)heap.len >> s[CK_SHIFT] < (size_t)s[CK_CHUNKS]) {
                 PyErr_SetString(PyExc_ValueError, "chunkalloc_c: heap shorter than the state says");
                 bad = 1;
             }

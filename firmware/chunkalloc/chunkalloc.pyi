@@ -21,6 +21,17 @@ _Buffer = Union[bytearray, memoryview]
 # heap, or a view of it from alloc_view() or view()
 _Handle = Union[int, memoryview]
 
+# What chunkalloc shares with chunkalloc_setup and chunkalloc_extras, the code of
+# ChunkAllocator that loads when needed (not for programs)
+from types import ModuleType
+def address_of(buffer: _Buffer) -> int: ...
+def _errors() -> ModuleType: ...
+def _load(name: str, once: bool = ...) -> ModuleType: ...
+def _kernel(name: str) -> ModuleType | None: ...
+_kernels: dict[str, ModuleType | None]
+_NAMES: tuple[str, ...]
+_memoryview: type[memoryview] | None
+
 KERNELS: tuple[str, ...]
 """Names of the bit kernels this runtime has, best first, from ("c", "viper", "pure")."""
 

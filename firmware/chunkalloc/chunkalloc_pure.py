@@ -69,8 +69,9 @@ def run_end(bits, nwords, i):
     return total
 
 
-def find(bits, nwords, k, first, step, hint, window):
-    """Start of k free chunks at an index = first (mod step), or -1.
+def find(bits, nwords, k, first, step, hint, window, limit=-1):
+    """Start of k free chunks at an index = first (mod step), or -1; every run
+    found ends at chunk limit (default 32 * nwords), whatever the bits past it.
 
     Walks the gaps (runs of free chunks) from hint to the end, then from 0 to
     hint. The first gap that fits is remembered; the next window gaps that fit
@@ -79,7 +80,7 @@ def find(bits, nwords, k, first, step, hint, window):
     written out: a call costs more than a scan, and a small board's stack
     holds few nested calls (the micro:bit's about seven).
     """
-    total = nwords << 5
+    total = nwords << 5 if limit < 0 else limit
     end = nwords << 2
     best = -1
     best_len = total + 1
@@ -96,7 +97,7 @@ def find(bits, nwords, k, first, step, hint, window):
                 i += 1
                 x = bits[i] ^ 0xFF
             if x:
-                s = (i << 3) + _BIT_AT[(x & -x) % 11]
+                s = min((i << 3) + _BIT_AT[(x & -x) % 11], total)
         if wrapped and s >= hint:
             break
         if s >= total:
@@ -111,7 +112,7 @@ def find(bits, nwords, k, first, step, hint, window):
         while not x and i + 1 < end:
             i += 1
             x = bits[i]
-        e = (i << 3) + _BIT_AT[(x & -x) % 11] if x else total
+        e = min((i << 3) + _BIT_AT[(x & -x) % 11], total) if x else total
         c = s + ((first - s) & (step - 1))
         if c + k <= e:
             if e - s < best_len:
@@ -164,148 +165,13 @@ def offset_of(heap, view):
     return address_of(view) - address_of(heap)
 
 
-# -- CPython: the same kernels at C speed ----------------------------------------
-# Host simulation and trace replay run the pure path on CPython, where a loop
-# over bytes costs ~50 ns a byte. There the scans hand the skipping of whole
-# bytes to re (a run of 0x00 or 0xFF bytes) and fill and copy use
-# slice assignment. Same
-# arguments, same results; PORTABLE keeps the versions above so that tests can
-# compare the two. MicroPython keeps the versions above: they allocate nothing.
+# -- CPython: the same kernels at C speed (chunkalloc_pure_host.py) -------------
+# PORTABLE keeps the versions above so that tests can compare the two.
 
 if sys.implementation.name != "micropython":
-    import re
-
-    _LOWEST_BIT = bytes(_BIT_AT[(v & -v) % 11] for v in range(256))  # by byte: faster here
     PORTABLE = {"next_bit": next_bit, "run_end": run_end, "find": find, "fill": fill,
                 "copy": copy, "zero": zero}
-    # by the value sought: the bytes that hold no such bit (re runs a repeated
-    # literal as a tight C loop: ~0.6 ns a byte)
-    _SKIP = (re.compile(b"\xff*"), re.compile(b"\x00*"))
-
-    def next_bit(bits, nwords, pos, value):
-        """First used bit at index >= pos equal to value, or 32 * nwords."""
-        total = nwords << 5
-        if pos >= total:
-            return total
-        value = 1 if value else 0
-        flip = 0 if value else 0xFF
-        i = pos >> 3
-        x = ((bits[i] ^ flip) >> (pos & 7)) << (pos & 7)
-        if not x:
-            i = _SKIP[value].match(bits, i + 1, nwords << 2).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
-            if i >= nwords << 2:
-                return total
-            x = bits[i] ^ flip
-        return (i << 3) + _LOWEST_BIT[x]
-
-    def run_end(bits, nwords, i):
-        """First chunk after head chunk i that is free or another head."""
-        total = nwords << 5
-        j = i + 1
-        if j >= total:
-            return total
-        head = nwords << 2
-        b = j >> 3
-        x = (((bits[b] ^ 0xFF) | bits[head + b]) >> (j & 7)) << (j & 7)
-        if not x and b + 1 < head:  # most runs end in the next byte
-            b += 1
-            x = (bits[b] ^ 0xFF) | bits[head + b]
-        if not x:
-            # the first byte with a free chunk, then the first head before it
-            start = b + 1
-            b = _SKIP[0].match(bits, start, head).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
-            b = _SKIP[1].match(bits, head + start, head + b).end() - head  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
-            if b >= head:
-                return total
-            x = (bits[b] ^ 0xFF) | bits[head + b]
-        return (b << 3) + _LOWEST_BIT[x]
-
-    def find(bits, nwords, k, first, step, hint, window):
-        """Start of k free chunks at an index = first (mod step), or -1.
-
-        The portable find with next_bit written out inline (a call costs more
-        than the scan it makes)."""
-        total = nwords << 5
-        end = nwords << 2
-        skip_used = _SKIP[0].match
-        skip_free = _SKIP[1].match
-        lowest = _LOWEST_BIT
-        best = -1
-        best_len = total + 1
-        left = -1
-        wrapped = False
-        pos = hint
-        while True:
-            # s: the first free chunk at or after pos
-            s = total
-            if pos < total:
-                i = pos >> 3
-                x = ((bits[i] ^ 0xFF) >> (pos & 7)) << (pos & 7)
-                if not x:
-                    i = skip_used(bits, i + 1, end).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
-                    x = bits[i] ^ 0xFF if i < end else 0
-                if x:
-                    s = (i << 3) + lowest[x]
-            if wrapped and s >= hint:
-                break
-            if s >= total:
-                if wrapped:
-                    break
-                wrapped = True
-                pos = 0
-                continue
-            # e: the first used chunk after s (the padding guarantees one)
-            i = s >> 3
-            x = (bits[i] >> (s & 7)) << (s & 7)
-            if not x:
-                i = skip_free(bits, i + 1, end).end()  # pyright: ignore[reportOptionalMemberAccess]  # matches "": never None
-                x = bits[i] if i < end else 0
-            e = (i << 3) + lowest[x] if x else total
-            c = s + ((first - s) & (step - 1))
-            if c + k <= e:
-                if e - s < best_len:
-                    best = c
-                    best_len = e - s
-                    if best_len == k:
-                        return c
-                if left < 0:  # the first fit: compare window more that fit
-                    left = window
-                else:
-                    left -= 1
-                if left == 0:
-                    return best
-            pos = e
-        return best
-
-    def fill(bits, start, n, value):
-        """Set (value 1) or clear (value 0) n bits from bit start."""
-        if n <= 0:
-            return
-        end = start + n
-        lo = start >> 3
-        hi = (end - 1) >> 3
-        head_mask = (0xFF << (start & 7)) & 0xFF
-        tail_mask = 0xFF >> (7 - ((end - 1) & 7))
-        if lo == hi:
-            head_mask &= tail_mask
-        if value:
-            bits[lo] |= head_mask
-        else:
-            bits[lo] &= head_mask ^ 0xFF
-        if hi > lo:
-            if hi > lo + 1:
-                bits[lo + 1:hi] = (b"\xff" if value else b"\x00") * (hi - lo - 1)
-            if value:
-                bits[hi] |= tail_mask
-            else:
-                bits[hi] &= tail_mask ^ 0xFF
-
-    def copy(heap, dst, src, n):
-        """heap[dst:dst+n] = heap[src:src+n] for regions that do not overlap."""
-        heap[dst:dst + n] = heap[src:src + n]
-
-    def zero(heap, start, n):
-        heap[start:start + n] = bytes(n)
+    from chunkalloc_pure_host import copy, fill, find, next_bit, run_end, zero
 
 
 # -- whole operations, one call each --------------------------------------------
@@ -314,51 +180,86 @@ if sys.implementation.name != "micropython":
 # update costs more than the bitmap work itself.
 
 
+def check_geometry(bits, state):
+    """0 when the state's geometry can be trusted with bits, else -3 - the first
+    bad slot (as the C kernels' ck_check_geometry: nwords, shift, chunks): what
+    release reads. Every whole operation checks first: Python can write any int
+    into the state."""
+    nwords = state[0]
+    if nwords < 1 or nwords > len(bits) >> 3 or nwords > 0x3FFFFFFF >> 5:
+        return -3
+    shift = state[1]
+    if shift < 0 or shift > 30:
+        return -4
+    chunks = state[7]
+    if chunks < 1 or chunks > nwords << 5 or chunks > 0x3FFFFFFF >> shift:
+        return -10
+    return 0
+
+
+def check(bits, state):
+    """check_geometry, and base and hint (what alloc and resize read too), as the
+    C kernels' ck_check."""
+    bad = check_geometry(bits, state)
+    if bad:
+        return bad
+    if state[2] < 0 or state[2] > 0x3FFFFFFF:
+        return -5
+    if state[3] < 0 or state[3] >= state[7]:
+        return -6
+    return 0
+
+
 def alloc(bits, state, size, align):
-    """try_alloc: offset, -1 when no room, -2 when size or align is invalid."""
+    """try_alloc: offset, -1 when no room, -2 when size or align is invalid,
+    -3 - slot when the state is corrupted (see check)."""
     if size < 1 or align < 1 or align & (align - 1) or align > 0x3FFFFFFF:
         return -2
+    bad = check(bits, state)
+    if bad:
+        return bad
     if size > 0x3FFFFFFF:
         return -1  # larger than any heap (and no big int is made)
     nwords = state[0]
     shift = state[1]
     base = state[2]
+    chunks = state[7]
     cs = 1 << shift
     if base & (min(align, cs) - 1):
         return -1  # the heap itself is too badly aligned for this
     step = align >> shift if align > cs else 1
     k = (size + cs - 1) >> shift
-    i = find(bits, nwords, k, ((-base) & (align - 1)) >> shift, step, state[3], state[4])
+    i = find(bits, nwords, k, ((-base) & (align - 1)) >> shift, step, state[3], state[4], chunks)
     if i < 0:
         return -1
     fill(bits, i, k, 1)
     fill(bits, (nwords << 5) + i, 1, 1)
-    state[3] = i + k if i + k < state[7] else 0
+    state[3] = i + k if i + k < chunks else 0
     state[5] += k
     state[6] += 1
     return i << shift
 
 
 def release(bits, state, offset):
-    """free: chunks freed, or -1 when offset starts no live allocation."""
+    """free: chunks freed, -1 when offset starts no live allocation, -3 - slot
+    when the state is corrupted."""
+    bad = check_geometry(bits, state)
+    if bad:
+        return bad
+    i = _head(bits, state, offset)
+    if i < 0:
+        return -1
     nwords = state[0]
-    shift = state[1]
-    i = offset >> shift
-    if offset < 0 or offset & ((1 << shift) - 1) or i >= state[7]:
-        return -1
-    h = (nwords << 5) + i
-    if not (bits[h >> 3] >> (h & 7)) & 1:
-        return -1
-    k = run_end(bits, nwords, i) - i
+    k = min(run_end(bits, nwords, i), state[7]) - i
     fill(bits, i, k, 0)
-    fill(bits, h, 1, 0)
+    fill(bits, (nwords << 5) + i, 1, 0)
     state[5] -= k
     state[6] -= 1
     return k
 
 
 def _head(bits, state, offset):
-    """The head chunk of the live allocation at offset, or -1."""
+    """The head chunk of the live allocation at offset, or -1 (state checked)."""
     shift = state[1]
     i = offset >> shift
     if offset < 0 or offset & ((1 << shift) - 1) or i >= state[7]:
@@ -373,9 +274,12 @@ def resize(bits, state, offset, size, align):
     """realloc in place: offset when resized in place (shrunk, or grown into
     the free chunks after it), -1 when it must move (address not aligned, or
     no room after it), -2 when offset is no live allocation or size or align
-    is invalid."""
+    is invalid, -3 - slot when the state is corrupted."""
     if size < 1 or align < 1 or align & (align - 1) or align > 0x3FFFFFFF:
         return -2
+    bad = check(bits, state)
+    if bad:
+        return bad
     i = _head(bits, state, offset)
     if i < 0:
         return -2
@@ -383,13 +287,14 @@ def resize(bits, state, offset, size, align):
         return -1
     nwords = state[0]
     shift = state[1]
+    chunks = state[7]
     k = (size + (1 << shift) - 1) >> shift
-    old = run_end(bits, nwords, i) - i
+    old = min(run_end(bits, nwords, i), chunks) - i
     if k <= old:  # shrink: free the tail
         fill(bits, i + k, old - k, 0)
         state[5] -= old - k
         return offset
-    if next_bit(bits, nwords, i + old, 1) >= i + k:  # grow into free chunks
+    if min(next_bit(bits, nwords, i + old, 1), chunks) >= i + k:  # grow into free chunks
         fill(bits, i + old, k - old, 1)
         state[5] += k - old
         return offset

@@ -20,37 +20,21 @@ _DE_BRUIJN = bytes((0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4, 8,
                     31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6, 11, 5, 10, 9))
 
 
-@micropython.viper
-def next_bit(bits, nwords: int, pos: int, value: int) -> int:
-    b = ptr32(bits)
-    full = 0xFFFF
-    full = (full << 16) | full
-    db = 0x077C
-    db = (db << 16) | 0xB531  # 0x077CB531
-    total = nwords << 5
-    if pos >= total:
-        return total
-    flip = 0
-    if value == 0:
-        flip = full
-    w = pos >> 5
-    x = (b[w] ^ flip) & (full << (pos & 31)) & full
-    while x == 0:
-        w += 1
-        if w >= nwords:
-            return total
-        x = (b[w] ^ flip) & full
-    lowest = ptr8(_DE_BRUIJN)
-    return (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
+def __getattr__(name):
+    # find and next_bit, which no pool operation calls (the tests do, and gaps()),
+    # live in chunkalloc_viper_scans and load on first use: 2 KB of machine code
+    if name in ("find", "next_bit"):
+        return getattr(__import__("chunkalloc_viper_scans"), name)
+    raise AttributeError(name)
 
 
 @micropython.viper
 def run_end(bits, nwords: int, i: int) -> int:
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
     b = ptr32(bits)
     full = 0xFFFF
     full = (full << 16) | full
-    db = 0x077C
-    db = (db << 16) | 0xB531  # 0x077CB531
     total = nwords << 5
     j = i + 1
     if j >= total:
@@ -65,69 +49,6 @@ def run_end(bits, nwords: int, i: int) -> int:
         x = ((b[w] ^ full) | b[nwords + w]) & full
     lowest = ptr8(_DE_BRUIJN)
     return (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
-
-
-@micropython.viper
-def find(bits, nwords: int, k: int, first: int, step: int, hint: int, window: int) -> int:
-    b = ptr32(bits)
-    lowest = ptr8(_DE_BRUIJN)
-    full = 0xFFFF
-    full = (full << 16) | full
-    db = 0x077C
-    db = (db << 16) | 0xB531  # 0x077CB531
-    total = nwords << 5
-    best = -1
-    best_len = total + 1
-    left = -1
-    wrapped = 0
-    pos = hint
-    while True:
-        # s: the first free chunk at or after pos (a 0 bit in the used row)
-        s = total
-        if pos < total:
-            w = pos >> 5
-            x = (b[w] ^ full) & (full << (pos & 31)) & full
-            while x == 0:
-                w += 1
-                if w >= nwords:
-                    break
-                x = b[w] ^ full
-            if x != 0:
-                s = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
-        if wrapped != 0 and s >= hint:
-            break
-        if s >= total:
-            if wrapped != 0:
-                break
-            wrapped = 1
-            pos = 0
-            continue
-        # e: the first used chunk after s (the padding or the end stops it)
-        e = total
-        w = s >> 5
-        x = b[w] & (full << (s & 31)) & full
-        while x == 0:
-            w += 1
-            if w >= nwords:
-                break
-            x = b[w]
-        if x != 0:
-            e = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
-        c = s + ((first - s) & (step - 1))
-        if c + k <= e:
-            if e - s < best_len:
-                best = c
-                best_len = e - s
-                if best_len == k:
-                    return c
-            if left < 0:  # the first fit: compare window more that fit
-                left = window
-            else:
-                left -= 1
-            if left == 0:
-                return best
-        pos = e
-    return best
 
 
 @micropython.viper
@@ -154,6 +75,9 @@ def fill(bits, start: int, n: int, value: int):
 
 @micropython.viper
 def copy(heap, dst: int, src: int, n: int):
+    size = int(len(heap))
+    if n < 0 or dst < 0 or src < 0 or dst > size - n or src > size - n:
+        raise ValueError("chunkalloc_viper: range outside the heap")
     p = ptr8(heap)
     if ((int(p) + dst) | (int(p) + src) | n) & 3 == 0:
         d = ptr32(int(p) + dst)
@@ -172,6 +96,8 @@ def copy(heap, dst: int, src: int, n: int):
 
 @micropython.viper
 def zero(heap, start: int, n: int):
+    if n < 0 or start < 0 or start > int(len(heap)) - n:
+        raise ValueError("chunkalloc_viper: range outside the heap")
     p = ptr8(heap)
     if ((int(p) + start) | n) & 3 == 0:
         d = ptr32(int(p) + start)
@@ -201,24 +127,37 @@ def offset_of(heap, view) -> int:
 # armv6m (RP2040): frozen native code is only 2-byte aligned, and the emitter's
 # PC-relative literals (32-bit constants, forward jumps past 2 KB) are right
 # only at 4-byte alignment (docs/upstream-armv6m-frozen-viper.md). So every
-# constant here fits 16 bits (db, big and full are built from two halves) and
-# each function's code stays under 2 KB (alloc, the largest: about 2.2 KB of
-# data with its prelude; tests/test_build.py checks the code has no literal but
-# the emitter's own argument-count one, read only when a call has the wrong
-# number of arguments).
+# constant here and in chunkalloc_viper_scans fits 16 bits (db, big and full
+# are built from two halves) and each function's code stays under 2 KB
+# (tests/test_build.py checks the code has no literal but the emitter's own
+# argument-count one, read only when a call has the wrong number of arguments).
 
 
 @micropython.viper
 def alloc(bits, state, size: int, align: int) -> int:
     big = 0x3FFF
     big = (big << 16) | 0xFFFF  # 0x3FFFFFFF
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
     if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > big:
         return -2
-    if size > big:
-        return -1  # larger than any heap
     s = ptr32(state)
+    # check(bits, state), as chunkalloc_pure.check: the state is untrusted
     nwords = s[0]
     shift = s[1]
+    chunks = s[7]
+    if nwords < 1 or nwords > (int(len(bits)) >> 3) or nwords > (big >> 5):
+        return -3
+    if shift < 0 or shift > 30:
+        return -4
+    if chunks < 1 or chunks > (nwords << 5) or chunks > (big >> shift):
+        return -10
+    if s[2] < 0 or s[2] > big:
+        return -5
+    if s[3] < 0 or s[3] >= chunks:
+        return -6
+    if size > big:
+        return -1  # larger than any heap
     base = s[2]
     cs = 1 << shift
     low = align
@@ -237,12 +176,10 @@ def alloc(bits, state, size: int, align: int) -> int:
     lowest = ptr8(_DE_BRUIJN)
     full = 0xFFFF
     full = (full << 16) | full
-    db = 0x077C
-    db = (db << 16) | 0xB531  # 0x077CB531
     total = nwords << 5
     # find(bits, nwords, k, first, step, hint, window), as in the function above
     best = -1
-    best_len = total + 1
+    best_len = chunks + 1
     left = -1
     wrapped = 0
     pos = hint
@@ -260,7 +197,7 @@ def alloc(bits, state, size: int, align: int) -> int:
                 s0 = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
         if wrapped != 0 and s0 >= hint:
             break
-        if s0 >= total:
+        if s0 >= chunks:  # runs end at chunks, whatever the padding bits say
             if wrapped != 0:
                 break
             wrapped = 1
@@ -276,6 +213,8 @@ def alloc(bits, state, size: int, align: int) -> int:
             x = b[w]
         if x != 0:
             e = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
+        if e > chunks:
+            e = chunks
         c = s0 + ((first - s0) & (step - 1))
         if c + k <= e:
             if e - s0 < best_len:
@@ -310,7 +249,7 @@ def alloc(bits, state, size: int, align: int) -> int:
     h = total + i
     b[h >> 5] = b[h >> 5] | (1 << (h & 31))
     hint = i + k
-    if hint >= s[7]:
+    if hint >= chunks:
         hint = 0
     s[3] = hint
     s[5] = s[5] + k
@@ -320,11 +259,23 @@ def alloc(bits, state, size: int, align: int) -> int:
 
 @micropython.viper
 def release(bits, state, offset: int) -> int:
+    big = 0x3FFF
+    big = (big << 16) | 0xFFFF  # 0x3FFFFFFF
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
     s = ptr32(state)
+    # check_geometry(bits, state), as in chunkalloc_pure: the state is untrusted
     nwords = s[0]
     shift = s[1]
+    chunks = s[7]
+    if nwords < 1 or nwords > (int(len(bits)) >> 3) or nwords > (big >> 5):
+        return -3
+    if shift < 0 or shift > 30:
+        return -4
+    if chunks < 1 or chunks > (nwords << 5) or chunks > (big >> shift):
+        return -10
     i = offset >> shift
-    if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= s[7]:
+    if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= chunks:
         return -1
     total = nwords << 5
     h = total + i
@@ -333,8 +284,6 @@ def release(bits, state, offset: int) -> int:
         return -1
     full = 0xFFFF
     full = (full << 16) | full
-    db = 0x077C
-    db = (db << 16) | 0xB531  # 0x077CB531
     # run_end(bits, nwords, i): the first free chunk or next head after i
     e = total
     j = i + 1
@@ -349,6 +298,8 @@ def release(bits, state, offset: int) -> int:
         if x != 0:
             lowest = ptr8(_DE_BRUIJN)
             e = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
+    if e > chunks:
+        e = chunks
     k = e - i
     # fill(bits, i, k, 0)
     start = i
@@ -373,13 +324,27 @@ def release(bits, state, offset: int) -> int:
 def resize(bits, state, offset: int, size: int, align: int) -> int:
     big = 0x3FFF
     big = (big << 16) | 0xFFFF  # 0x3FFFFFFF
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
     if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > big:
         return -2
     s = ptr32(state)
+    # check(bits, state), as chunkalloc_pure.check: the state is untrusted
     nwords = s[0]
     shift = s[1]
+    chunks = s[7]
+    if nwords < 1 or nwords > (int(len(bits)) >> 3) or nwords > (big >> 5):
+        return -3
+    if shift < 0 or shift > 30:
+        return -4
+    if chunks < 1 or chunks > (nwords << 5) or chunks > (big >> shift):
+        return -10
+    if s[2] < 0 or s[2] > big:
+        return -5
+    if s[3] < 0 or s[3] >= chunks:
+        return -6
     i = offset >> shift
-    if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= s[7]:
+    if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= chunks:
         return -2
     total = nwords << 5
     h = total + i
@@ -391,8 +356,6 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
     k = (size + (1 << shift) - 1) >> shift
     full = 0xFFFF
     full = (full << 16) | full
-    db = 0x077C
-    db = (db << 16) | 0xB531  # 0x077CB531
     lowest = ptr8(_DE_BRUIJN)
     # run_end(bits, nwords, i)
     e = total
@@ -407,6 +370,8 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
             x = ((b[w] ^ full) | b[nwords + w]) & full
         if x != 0:
             e = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
+    if e > chunks:
+        e = chunks
     old = e - i
     value = 0
     if k <= old:  # shrink: free the tail
@@ -426,6 +391,8 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
                 x = b[w]
             if x != 0:
                 n = (w << 5) + lowest[((((x & (0 - x)) * db) & full) >> 27) & 31]
+        if n > chunks:
+            n = chunks
         if n < i + k:
             return -1
         start = e

@@ -8,6 +8,14 @@ import chunkalloc
 from xorshift import Rng  # the tests take it from here
 
 KERNEL = chunkalloc.KERNELS[0]  # runtests.py sets it: "c", "viper" or "pure"
+# slots of ChunkAllocator._state (chunkalloc._NWORDS ...: compile-time constants
+# there, so no names at run time on MicroPython)
+NWORDS = 0
+SHIFT = 1
+BASE = 2
+HINT = 3
+USED = 5
+CHUNKS = 7
 
 # What the board cannot do although its firmware has the module (an emulated chip's
 # limits): {module: why}, written by the host beside the tests (boards/*.json:

@@ -52,7 +52,7 @@ def discover():
 
 
 # modules of this project: one of these missing is a broken install, not a board limit
-OURS = ("chunkalloc", "chunkpool", "fwtest", "xorshift", "bench", "demo", "runtests", "test_")
+OURS = ("chunkalloc", "chunkpool", "fwtest", "guarded", "xorshift", "bench", "demo", "runtests", "test_")
 
 
 def missing_module(e):

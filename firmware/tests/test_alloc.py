@@ -230,7 +230,7 @@ def test_best_fit_takes_the_smallest_gap_that_fits():
         a.free(offs[i])
     for i in (20, 21):      # ... then a 2-chunk gap
         a.free(offs[i])
-    a._state[chunkalloc._HINT] = 0  # search from the start
+    a._state[fwtest.HINT] = 0  # search from the start
     assert a.alloc(32) == 20 * 16
     a.check()
 
@@ -244,7 +244,7 @@ def test_best_fit_looks_past_gaps_too_small_to_fit():
         a.free(offs[i])
     for i in (40, 41):           # then an exact fit
         a.free(offs[i])
-    a._state[chunkalloc._HINT] = 0
+    a._state[fwtest.HINT] = 0
     assert a.alloc(32) == 40 * 16
 
 
@@ -255,7 +255,7 @@ def test_best_fit_off_takes_the_first_gap_that_fits():
         a.free(offs[i])
     for i in (20, 21):
         a.free(offs[i])
-    a._state[chunkalloc._HINT] = 0  # search from the start
+    a._state[fwtest.HINT] = 0  # search from the start
     assert a.alloc(32) == 4 * 16
 
 
@@ -286,7 +286,7 @@ def test_check_finds_a_corrupted_bitmap():
     raises(RuntimeError, a.check)
     a._bits[(x >> 4) >> 3] ^= 1 << ((x >> 4) & 7)
     a.check()
-    a._state[chunkalloc._USED] += 1  # a counter out of step with the bitmap
+    a._state[fwtest.USED] += 1  # a counter out of step with the bitmap
     raises(RuntimeError, a.check)
 
 

@@ -15,7 +15,7 @@ from fwtest import Rng, Skip
 def natives():
     if fwtest.KERNEL == "pure":
         raise Skip("the pure kernels are the reference the others are checked against")
-    return [chunkalloc._BY_NAME[fwtest.KERNEL]]
+    return [chunkalloc._kernel(fwtest.KERNEL)]
 
 
 def random_bitmap(rng, nwords):
@@ -113,3 +113,28 @@ def test_native_operations_agree_with_pure_operations():
                 r = (v.resize(mine, ms, offset, size, align),
                      pure.resize(theirs, ts, offset, size, align))
             assert r[0] == r[1] and mine == theirs and ms == ts, (v, op, size, align, offset, r)
+
+
+class _Broken:
+    """A kernel whose alloc answers one chunk off, as misplaced native code might."""
+
+
+def test_a_native_kernel_is_trusted_only_once_it_gets_a_known_case_right():
+    import sys
+
+    import chunkalloc_setup
+
+    [native] = natives()
+    assert chunkalloc_setup.trusted(fwtest.KERNEL) is native
+    broken = _Broken()
+    for name in ("fill", "release", "resize", "run_end"):
+        setattr(broken, name, getattr(pure, name))
+    broken.alloc = lambda bits, state, size, align: pure.alloc(bits, state, size, align) + 16
+    module = "chunkalloc_" + fwtest.KERNEL
+    chunkalloc._kernels[fwtest.KERNEL] = broken
+    try:
+        assert chunkalloc_setup.trusted(fwtest.KERNEL) is None
+        assert chunkalloc._kernels[fwtest.KERNEL] is None and module not in sys.modules
+    finally:
+        chunkalloc._kernels[fwtest.KERNEL] = native
+        sys.modules[module] = native

@@ -53,6 +53,9 @@ def cpython_contenders() -> tuple[str, ...]:
 
 CPYTHON_CONTENDERS = cpython_contenders()
 BASELINE = "bytearray"
+# The pair's floor (firmware/bench.py Floor): two calls of a native function stored on an
+# instance, which return at once; each pair is also given as a multiple of it
+FLOOR = "floor"
 PREFIX = "BENCH "
 PAIRS_PER_STEP = 10  # the pair workload runs steps / 10 pairs (pure: a whole-pool scan each)
 UNIX = {"steps": 20000, "pool_kib": 256}
@@ -108,7 +111,7 @@ def jobs(contenders: list[str], kernels: list[str], cpython: bool) -> list[Job]:
     scenarios, heap efficiency, the empty-pool pair, and the CPython runs."""
     found = [Job("micropython", w, c, s) for w in TIMED for c in contenders for s in SCENARIOS]
     found += [Job("micropython", "efficiency", c, "") for c in contenders if c != BASELINE]
-    found += [Job("micropython", "pair", c, s, "total") for c in [*kernels, BASELINE]
+    found += [Job("micropython", "pair", c, s, "total") for c in [*kernels, BASELINE, FLOOR]
               for s in SCENARIOS]
     if cpython:
         found += [Job("cpython", "mcu", c, "idle") for c in CPYTHON_CONTENDERS]
@@ -120,7 +123,8 @@ def board_jobs(contenders: list[str], kernels: list[str]) -> list[list[Job]]:
     pair (kernels and bytearray(100)) and the MCU mix, both scenarios, timed whole."""
     batches: list[list[Job]] = []
     for c in contenders:
-        batch = [Job("micropython", "pair", c, s, "total") for s in SCENARIOS
+        batch = [Job("micropython", "pair", p, s, "total") for s in SCENARIOS
+                 for p in ([c, FLOOR] if c == BASELINE else [c])
                  if c in kernels or c == BASELINE]
         batch += [Job("micropython", "mcu", c, s, "total") for s in SCENARIOS]
         batches.append(batch)
@@ -239,6 +243,36 @@ def add_ratios(results: list[Result]) -> None:
             r["vs_bytearray"]["p999"] = r[op]["p999"] / b[op]["p999"] if b[op]["p999"] else None
 
 
+def add_floor_ratios(results: list[Result]) -> None:
+    """Each pair result gets vs_floor: its total time over the floor's (two native calls
+    that return at once) in the same scenario and run."""
+    floor = {key(r): r for r in results if r["contender"] == FLOOR}
+    for r in results:
+        f = floor.get(key(r))
+        if r["workload"] == "pair" and f is not None:
+            r["vs_floor"] = total_ns(r) / total_ns(f) if total_ns(f) else None
+
+
+def floor_lines(results: list[Result], instructions: bool) -> list[str]:
+    """The pair beside its floor: each contender's cost per pair and its multiple of the
+    floor's, idle and loaded."""
+    pairs = [r for r in results if r["workload"] == "pair" and "vs_floor" in r]
+    if not pairs:
+        return []
+    unit = "instructions" if instructions else "µs"
+
+    def cost(r: Result) -> str:
+        return (f"{r['instructions']['per_op']:,.0f}" if instructions
+                else f"{total_ns(r) / ops(r) / 1000:.3f}")
+
+    lines = [f"alloc+free pair beside its floor (two calls of a native function stored on an "
+             f"instance, returning at once: round(100, 1), round(h)), {unit} per pair:"]
+    for r in pairs:
+        lines.append(f"  {r['contender']:>12} {r['scenario']:>6}  {cost(r):>8}  "
+                     f"{_f(r['vs_floor'])} × floor")
+    return lines
+
+
 def add_instructions(results: list[Result], scale: float) -> None:
     """On a board that counts instructions (QEMU -icount shift=0: 1 instruction = 1 ns of
     board time), each timed result's totals in instructions; scale corrects a board
@@ -352,6 +386,10 @@ def table(results: list[Result], instructions: bool = False, cycles: bool = Fals
     if lines and both:
         lines.append("")
     lines += both
+    floors = floor_lines(results, instructions)
+    if floors:
+        lines.append("")
+        lines += floors
     eff = [r for r in results if r["workload"] == "efficiency"]
     if eff:
         lines.append("")
@@ -422,12 +460,13 @@ def run(args: argparse.Namespace) -> int:
             runs.setdefault(job, []).append(
                 run_job(job, target, job.code(steps, args.seed, pool_bytes)))
         count = len(todo)
-    order = [*offer["contenders"], *CPYTHON_CONTENDERS]
+    order = [*offer["contenders"], FLOOR, *CPYTHON_CONTENDERS]
     results = sorted((median_run(found) for found in runs.values()),
                      key=lambda r: (r["runtime"] != "micropython", WORKLOADS.index(r["workload"]),
                                     order.index(r["contender"]),
                                     (*SCENARIOS, "").index(r.get("scenario", ""))))
     add_ratios(results)
+    add_floor_ratios(results)
     if counting:
         add_instructions(results, tick_scale(target))
     runtime = time.monotonic() - started

@@ -33,7 +33,7 @@ from .natmod import MODULE as NATMOD, SOURCE, natmod_for
 from .poolgen import POOL_MODULE, check_pool, pool_module
 
 HELP = "compile the firmware for a board: .mpy files, package.json, manifest.py, a sized pool"
-NOT_MODULES = {"manifest.py"}  # library files that are not modules for the board
+NOT_MODULES = {"manifest.py", "chunkalloc_pure_host.py"}  # library files that are not modules for the board (the second: CPython only)
 PACKAGE_VERSION = "0.1.0"
 # small-int width of each arch's firmware: mpy-cross assumes 31 unless told
 SMALL_INT_BITS = {"x64": 63, "rv64imc": 63}
@@ -53,8 +53,12 @@ def app_modules() -> list[Path]:
     return sorted(p for folder in APPS for p in folder.glob("*.py"))
 
 
-def mpy_cross(source: Path, out: Path, arch: str) -> None:
+def mpy_cross(source: Path, out: Path, arch: str, optimise: int = 0) -> None:
+    """Compile source to out for arch; optimise 3 (the library) drops asserts and the
+    line numbers of tracebacks, which take about a tenth of a module's bytecode in RAM."""
     command = [sys.executable, "-m", "mpy_cross", f"-march={arch}", "-o", str(out), str(source)]
+    if optimise:
+        command.insert(3, f"-O{optimise}")
     if arch in SMALL_INT_BITS:
         command.insert(4, f"-msmall-int-bits={SMALL_INT_BITS[arch]}")
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
@@ -82,7 +86,7 @@ def build(board: Board, out: Path, chunks: int | None = None, chunk_size: int | 
     installed: list[Path] = []
     for name in sorted(sources):
         target = out / (name[:-3] + ".mpy")
-        mpy_cross(src / name, target, board.arch)
+        mpy_cross(src / name, target, board.arch, optimise=3)  # the library has no assert
         installed.append(target)
     natmod, why = natmod_for(board.arch, micropython)
     if natmod:

@@ -29,7 +29,7 @@ from .target import (BoardTarget, TargetError, UnixTarget, add_target_arguments,
                      open_target)
 
 HELP = "run the firmware tests on a target and report each test's result"
-SUPPORT = [TESTS / "runtests.py", TESTS / "fwtest.py"]
+SUPPORT = [TESTS / "runtests.py", TESTS / "fwtest.py", TESTS / "guarded.py"]
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
 RUN_ATTEMPTS = 2  # an emulated board that stops answering is restarted and the module run again
 
