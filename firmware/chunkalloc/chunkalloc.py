@@ -67,13 +67,16 @@ def _load(name, once=False):
     # import name; a failed import (a locked or full heap, a .mpy this port
     # cannot load) leaves no half-made module in sys.modules to be found later.
     # once: a module for one call (making a pool), forgotten at once, so that
-    # its RAM returns to the GC heap when the call is over
+    # its RAM returns to the GC heap when the call is over, unless the program
+    # imported it itself (to keep it: a board's tests make many pools, and a
+    # mounted file system reads it anew for each)
+    kept = name in sys.modules
     try:
         module = __import__(name)
     except BaseException:
         sys.modules.pop(name, None)
         raise
-    if once:
+    if once and not kept:
         sys.modules.pop(name)
     return module
 

@@ -134,15 +134,16 @@ def offset_of(heap, view) -> int:
 
 
 @micropython.viper
-def alloc(bits, state, size: int, align: int) -> int:
+def _checked(bits, state, size: int, align: int) -> int:
+    # size and align (-2 if bad), then check(bits, state), as chunkalloc_pure.check:
+    # the state is untrusted. A function of its own, called by alloc and resize,
+    # so that theirs stay under 2 KB of armv6m code (see above): their early
+    # returns jump to the end
     big = 0x3FFF
     big = (big << 16) | 0xFFFF  # 0x3FFFFFFF
-    db = 0x077C
-    db = (db << 16) | 0xB531  # 0x077CB531
     if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > big:
         return -2
     s = ptr32(state)
-    # check(bits, state), as chunkalloc_pure.check: the state is untrusted
     nwords = s[0]
     shift = s[1]
     chunks = s[7]
@@ -156,8 +157,22 @@ def alloc(bits, state, size: int, align: int) -> int:
         return -5
     if s[3] < 0 or s[3] >= chunks:
         return -6
-    if size > big:
-        return -1  # larger than any heap
+    return 0
+
+
+@micropython.viper
+def alloc(bits, state, size: int, align: int) -> int:
+    db = 0x077C
+    db = (db << 16) | 0xB531  # 0x077CB531
+    bad = int(_checked(bits, state, size, align))
+    if bad != 0:
+        return bad
+    s = ptr32(state)
+    nwords = s[0]
+    shift = s[1]
+    chunks = s[7]
+    if size > (chunks << shift):
+        return -1  # larger than the heap
     base = s[2]
     cs = 1 << shift
     low = align
@@ -326,23 +341,13 @@ def resize(bits, state, offset: int, size: int, align: int) -> int:
     big = (big << 16) | 0xFFFF  # 0x3FFFFFFF
     db = 0x077C
     db = (db << 16) | 0xB531  # 0x077CB531
-    if size < 1 or align < 1 or (align & (align - 1)) != 0 or align > big:
-        return -2
+    bad = int(_checked(bits, state, size, align))
+    if bad != 0:
+        return bad
     s = ptr32(state)
-    # check(bits, state), as chunkalloc_pure.check: the state is untrusted
     nwords = s[0]
     shift = s[1]
     chunks = s[7]
-    if nwords < 1 or nwords > (int(len(bits)) >> 3) or nwords > (big >> 5):
-        return -3
-    if shift < 0 or shift > 30:
-        return -4
-    if chunks < 1 or chunks > (nwords << 5) or chunks > (big >> shift):
-        return -10
-    if s[2] < 0 or s[2] > big:
-        return -5
-    if s[3] < 0 or s[3] >= chunks:
-        return -6
     i = offset >> shift
     if offset < 0 or (offset & ((1 << shift) - 1)) != 0 or i >= chunks:
         return -2

@@ -5,6 +5,7 @@
 import gc
 
 import chunkalloc
+import chunkalloc_setup  # kept loaded: the tests make many pools (see chunkalloc._load)
 from xorshift import Rng  # the tests take it from here
 
 KERNEL = chunkalloc.KERNELS[0]  # runtests.py sets it: "c", "viper" or "pure"
