@@ -189,5 +189,5 @@ def kernels():
             found.append(kernel)
             if fresh:
                 del loaded[kernel]
-                sys.modules.pop(module)
+                sys.modules.pop(module, None)  # a module compiled into the firmware is not there
     return tuple(found)
