@@ -71,6 +71,11 @@ def _load(name, once=False):
     # imported it itself (to keep it: a board's tests make many pools, and a
     # mounted file system reads it anew for each)
     kept = name in sys.modules
+    if not kept:
+        # MemoryError here where the heap is locked (heap_lock(), a hard IRQ),
+        # not halfway through reading the module: over `mpremote mount` that
+        # left the host's file protocol mid-call
+        bytearray(1)
     try:
         module = __import__(name)
     except BaseException:
